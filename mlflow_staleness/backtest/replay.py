@@ -1,0 +1,253 @@
+"""Replay a policy online over a loss matrix, revealing only what would be observable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlflow_staleness._validation import check_loss_matrix, check_retrain_costs
+from mlflow_staleness.costs import oracle_schedule, schedule_cost, served_models
+from mlflow_staleness.decision import Decision
+from mlflow_staleness.exceptions import InvalidInputError
+from mlflow_staleness.policies.base import Observation, Policy, Windows
+
+__all__ = ["ReplayResult", "oracle_cost", "replay"]
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What :func:`replay` returns.
+
+    Attributes
+    ----------
+    theta, retrained
+        Bool, length ``T``: where a new model was deployed, and where a retrain was paid for.
+        Both are False for ``t <= warmup``.
+    cost
+        ``sum_{t >= warmup} L[served(t), t] + retrain cost of every retrain``, recomputed through
+        :func:`~mlflow_staleness.costs.schedule_cost`.
+    decisions
+        Per step, the phase-one decision and, after a retrain, the gate's.
+    frame
+        A tidy DataFrame, one row per window from ``warmup`` on.
+    """
+
+    theta: np.ndarray
+    retrained: np.ndarray
+    cost: float
+    warmup: int
+    decisions: tuple[Decision, ...]
+    frame: pd.DataFrame = field(repr=False)
+
+    @property
+    def n_retrains(self) -> int:
+        """Retrains paid for."""
+        return int(self.retrained.sum())
+
+    @property
+    def n_deploys(self) -> int:
+        """Challengers deployed."""
+        return int(self.theta.sum())
+
+    def plot(self, ax: Any = None) -> Any:
+        """Loss of the served model per window, with retrains and deploys marked.
+
+        Returns the matplotlib figure; it is never shown.
+        """
+        from matplotlib.figure import Figure
+
+        if ax is None:
+            figure = Figure(figsize=(8, 3.5))
+            ax = figure.subplots()
+        else:
+            figure = ax.figure
+        frame = self.frame
+        ax.plot(frame["window"], frame["loss"], color="0.3", label="served model's loss")
+        paid = frame[frame["retrained"]]
+        ax.scatter(paid["window"], paid["loss"], marker="o", facecolors="none",
+                   edgecolors="tab:orange", label="retrain paid")
+        deployed = frame[frame["deployed"]]
+        ax.scatter(deployed["window"], deployed["loss"], marker="^", color="tab:green",
+                   label="challenger deployed")
+        ax.set_xlabel("window")
+        ax.set_ylabel("loss")
+        ax.set_title(f"{self.n_retrains} retrains, {self.n_deploys} deploys, cost {self.cost:.3f}")
+        ax.legend(loc="best", fontsize="small")
+        return figure
+
+
+def _check_int(name: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def oracle_cost(L: object, retrain_cost: object, warmup: int = 5) -> tuple[np.ndarray, float]:
+    """The best schedule in hindsight over the span :func:`replay` scores.
+
+    It is ``oracle_schedule(L[warmup-1:, warmup-1:])``, padded back to length ``T``.
+    """
+    losses = check_loss_matrix(L)
+    T = losses.shape[0]
+    costs = check_retrain_costs(retrain_cost, T)
+    theta_sub, cost = oracle_schedule(losses[warmup - 1 :, warmup - 1 :], costs[warmup - 1 :])
+    theta = np.zeros(T, dtype=bool)
+    theta[warmup - 1 :] = theta_sub
+    return theta, cost
+
+
+def replay(
+    policy: Policy,
+    L: object,
+    retrain_cost: object,
+    val_loss: object = None,
+    windows: Sequence[Any] | None = None,
+    label_delay: int = 1,
+    warmup: int = 5,
+) -> ReplayResult:
+    """Run ``policy`` online over ``L`` and score the schedule it chose.
+
+    Parameters
+    ----------
+    policy
+        Any :class:`~mlflow_staleness.policies.base.Policy`; its :meth:`start` is called first.
+    L
+        ``(T, T)`` losses, ``L[i, t]`` for ``i < t``.
+    retrain_cost
+        ``alpha``, a number or a length-``T`` array.
+    val_loss
+        Length ``T``: each model's validation loss on its own window. ``val_loss[i]`` is shown
+        for ``i < warmup`` and, for later models, only once the policy has paid to train them.
+    windows
+        Optional feature frames per window; window ``u`` is visible from step ``u`` on.
+    label_delay
+        Windows until labels arrive (>= 1): at step ``t`` losses up to window ``t - label_delay``
+        are revealed.
+    warmup
+        Models ``m_0 .. m_{warmup-1}`` exist; ``m_{warmup-1}`` serves window ``warmup``, and
+        decisions happen at ``t = warmup+1 .. T-1``.
+
+    Returns
+    -------
+    ReplayResult
+
+    Examples
+    --------
+    >>> from mlflow_staleness.policies import make_policy
+    >>> T = 12
+    >>> age = np.subtract.outer(np.arange(T), np.arange(T)) * -1.0
+    >>> L = np.where(age > 0, 0.1 + 0.02 * age, np.nan)
+    >>> result = replay(make_policy("cumulative"), L, retrain_cost=0.1, warmup=3)
+    >>> result.n_retrains > 0, round(result.cost, 6) <= round(replay(
+    ...     make_policy("never"), L, retrain_cost=0.1, warmup=3).cost, 6)
+    (True, True)
+    """
+    if not isinstance(policy, Policy):
+        raise InvalidInputError(
+            f"policy must be a Policy (see make_policy), got {type(policy).__name__}"
+        )
+    losses = check_loss_matrix(L)
+    T = losses.shape[0]
+    label_delay = _check_int("label_delay", label_delay, 1)
+    warmup = _check_int("warmup", warmup, 1)
+    if T < warmup + 2:
+        raise InvalidInputError(
+            f"a replay with warmup={warmup} needs T >= {warmup + 2} windows, got T={T}"
+        )
+    costs = check_retrain_costs(retrain_cost, T)
+    if val_loss is None:
+        validation = np.full(T, np.nan)
+    else:
+        validation = np.asarray(val_loss, dtype=float)
+        if validation.shape != (T,):
+            raise InvalidInputError(
+                f"val_loss must have length T={T}, got shape {validation.shape}"
+            )
+    if windows is not None and len(windows) != T:
+        raise InvalidInputError(f"windows must hold T={T} frames, got {len(windows)}")
+
+    theta = np.zeros(T, dtype=bool)
+    retrained = np.zeros(T, dtype=bool)
+    exists = np.zeros(T, dtype=bool)
+    exists[:warmup] = True
+    served, deployed_at = warmup - 1, warmup
+    decisions: list[Decision] = []
+    upper = np.triu(np.ones((T, T), dtype=bool), k=1)
+
+    def observe(t: int, challenger: int | None) -> Observation:
+        labelled = np.zeros(T, dtype=bool)
+        labelled[: max(0, t - label_delay + 1)] = True
+        mask = upper & exists[:, None] & labelled[None, :]
+        seen = np.where(mask, losses, np.nan)
+        seen.flags.writeable = False
+        shown = np.where(exists, validation, np.nan)
+        shown.flags.writeable = False
+        return Observation(
+            step=t, served=served, deployed_at=deployed_at,
+            models=tuple(int(m) for m in np.flatnonzero(exists)), losses=seen, val_loss=shown,
+            retrain_cost=float(costs[t]), label_delay=label_delay,
+            windows=Windows(windows, t + 1), challenger=challenger,
+        )
+
+    policy.start()
+    for t in range(warmup + 1, T):
+        decision = _checked(policy.decide(observe(t, None)), t, ("keep", "retrain"), policy)
+        decisions.append(decision)
+        if decision.action != "retrain":
+            continue
+        retrained[t] = True
+        exists[t - 1] = True
+        verdict = _checked(policy.gate(observe(t, t - 1)), t, ("deploy", "reject"), policy)
+        decisions.append(verdict)
+        if verdict.action == "deploy":
+            theta[t] = True
+            served, deployed_at = t - 1, t
+
+    span = slice(warmup - 1, T)
+    cost = schedule_cost(losses[span, span], theta[span], costs[span], retrained=retrained[span])
+    return ReplayResult(
+        theta=theta, retrained=retrained, cost=cost, warmup=warmup,
+        decisions=tuple(decisions), frame=_frame(losses, theta, retrained, warmup, decisions),
+    )
+
+
+def _checked(decision: object, t: int, allowed: tuple[str, ...], policy: Policy) -> Decision:
+    if not isinstance(decision, Decision) or decision.action not in allowed:
+        raise InvalidInputError(
+            f"{policy!r} must return a Decision with action in {list(allowed)} at step {t}, "
+            f"got {decision!r}"
+        )
+    return decision
+
+
+def _frame(
+    losses: np.ndarray, theta: np.ndarray, retrained: np.ndarray, warmup: int,
+    decisions: list[Decision],
+) -> pd.DataFrame:
+    T = losses.shape[0]
+    span_theta = theta.copy()
+    span_theta[:warmup] = False
+    served = served_models(span_theta)
+    served[served < warmup - 1] = warmup - 1
+    windows = np.arange(warmup, T)
+    first = {d.step: d for d in decisions if d.action in ("keep", "retrain")}
+    return pd.DataFrame(
+        {
+            "window": windows,
+            "served": served[windows],
+            "loss": losses[served[windows], windows],
+            "retrained": retrained[windows],
+            "deployed": theta[windows],
+            "staleness_per_step": [
+                first[t].staleness_per_step if t in first else np.nan for t in windows
+            ],
+            "accumulated_staleness": [
+                first[t].accumulated_staleness if t in first else np.nan for t in windows
+            ],
+            "reason": [first[t].reason if t in first else "" for t in windows],
+        }
+    )

@@ -1,0 +1,94 @@
+"""What every estimating policy computes at a step: the served model's staleness, its uncertainty,
+the accumulated staleness since deploy, and the economics of a fresh retraining cycle."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlflow_staleness.policies._excess import FreshLevels, fresh_levels, served_excess
+from mlflow_staleness.policies.base import Observation, break_even
+
+_MAX_CYCLE = 2_000
+
+
+@dataclass(frozen=True)
+class StepEstimate:
+    """Estimated staleness of the served model at one step, in loss units."""
+
+    staleness: float  # expected excess of the served model over a fresh one, this step
+    sd: float  # its standard deviation
+    accumulated: float  # expected excess accumulated since deploy, this step included
+    cycle_length: float  # H: the retraining interval that minimises cost per step (inf: never)
+    cycle_rate: float  # the cost per step of such a fresh cycle, retrain cost included
+    confidence_base: float  # in [0, 1], grows with the evidence
+    evidence: tuple[str, ...]
+    fresh: FreshLevels | None
+
+
+def cycle_economics(
+    age_curve: np.ndarray, retrain_cost: float, max_length: int = _MAX_CYCLE
+) -> tuple[float, float]:
+    """Renewal analysis of a fresh model's age curve.
+
+    A cycle of ``p`` steps costs ``alpha + sum_{a=1..p} e(a)``, where ``e(a)`` is a fresh model's
+    expected staleness at age ``a`` (flat beyond the oldest observed age). Return the ``p`` that
+    minimises the cost per step, and that cost per step. When longer cycles only get cheaper, the
+    length is ``inf`` and the rate is the limit, the plateau of the excess.
+    """
+    steps = np.arange(1, max(int(max_length), 1) + 1)
+    excess = age_curve[np.minimum(steps, len(age_curve) - 1)]
+    rate = (retrain_cost + np.cumsum(excess)) / steps
+    best = int(np.argmin(rate))
+    return float(steps[best]), float(rate[best])
+
+
+_NOTHING = StepEstimate(
+    staleness=0.0, sd=math.inf, accumulated=0.0, cycle_length=math.inf, cycle_rate=math.inf,
+    confidence_base=0.0, evidence=(), fresh=None,
+)
+
+
+def estimate_step(obs: Observation) -> StepEstimate:
+    """Estimate the served model's staleness at ``obs.step`` from everything revealed."""
+    losses, val_loss = np.asarray(obs.losses), np.asarray(obs.val_loss)
+    fresh = fresh_levels(losses, val_loss, obs.last_labelled)
+    if fresh is None:
+        return _NOTHING
+    served = served_excess(losses, val_loss, fresh, obs.served, obs.deployed_at, obs.step,
+                           obs.last_labelled)
+    length, rate = cycle_economics(fresh.age_curve, obs.retrain_cost, max_length=obs.step)
+    evidence = ["measured"] if served.n_measured else []
+    if np.isfinite(val_loss[obs.served]):
+        evidence.append("validation")
+    evidence.append("other-versions")
+    confidence = (served.n_measured + fresh.n_fresh) / (served.n_measured + fresh.n_fresh + 5.0)
+    return StepEstimate(
+        staleness=served.current, sd=served.sd, accumulated=served.accumulated,
+        cycle_length=length, cycle_rate=rate, confidence_base=confidence,
+        evidence=tuple(evidence), fresh=fresh,
+    )
+
+
+def sign_confidence(margin: float, sd: float, base: float) -> float:
+    """Probability that the sign of ``margin`` is right under a normal error, times ``base``."""
+    if not math.isfinite(sd):
+        return 0.0
+    if sd <= 0:
+        return base
+    z = abs(margin) / sd
+    return float(base * 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))))
+
+
+def decision_numbers(estimate: StepEstimate, retrain_cost: float, margin: float) -> dict:
+    """The numbers every estimating policy attaches to its decision."""
+    return {
+        "staleness_per_step": estimate.staleness,
+        "accumulated_staleness": estimate.accumulated,
+        "break_even_steps": break_even(retrain_cost, estimate.staleness),
+        "uncertainty": estimate.sd if math.isfinite(estimate.sd) else 0.0,
+        "confidence": sign_confidence(margin, estimate.sd, estimate.confidence_base),
+        "evidence": estimate.evidence,
+    }

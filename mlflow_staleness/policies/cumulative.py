@@ -1,0 +1,66 @@
+"""Break-even: retrain when the staleness accumulated since the last deploy reaches the retrain
+cost (rent-or-buy)."""
+
+from __future__ import annotations
+
+from mlflow_staleness._validation import check_nonnegative
+from mlflow_staleness.decision import Decision
+from mlflow_staleness.policies._estimate import decision_numbers, estimate_step
+from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
+
+__all__ = ["Cumulative"]
+
+
+class Cumulative(Policy):
+    """Retrain when the estimated staleness accumulated since the last deploy reaches ``tau``.
+
+    Parameters
+    ----------
+    tau
+        The threshold on accumulated staleness, in loss units. ``None`` (the default) uses the
+        retrain cost itself: the break-even rule of rent-or-buy.
+
+    Notes
+    -----
+    With accumulated staleness :math:`A_t = \\sum_{u = d}^{t} \\hat s_u` since the deploy at
+    :math:`d`, retrain when :math:`A_t \\ge \\tau`. In the classic ski-rental setting, with
+    ``tau = alpha``, this pays at most twice the best schedule; here it is a guide, not a
+    guarantee, since staleness is estimated. With staleness growing linearly in age it retrains at
+    age :math:`\\sqrt{2\\alpha/\\beta}`, which is also the optimal fixed interval.
+
+    Staleness is estimated by a panel model of every revealed loss (see
+    :mod:`mlflow_staleness.policies._panel`).
+
+    References
+    ----------
+    Karlin, Manasse, McGeoch, Owicki (1994). Competitive randomized algorithms for nonuniform
+    problems. Algorithmica 11.
+
+    Examples
+    --------
+    >>> Cumulative()
+    Cumulative(tau=None)
+    >>> Cumulative(tau=0.5)
+    Cumulative(tau=0.5)
+    """
+
+    name = "cumulative"
+
+    def __init__(self, *, tau: float | None = None) -> None:
+        self.tau = tau
+
+    def start(self) -> Cumulative:
+        if self.tau is not None:
+            check_nonnegative("tau", self.tau)
+        return self
+
+    def decide(self, obs: Observation) -> Decision:
+        tau = obs.retrain_cost if self.tau is None else float(self.tau)
+        estimate = estimate_step(obs)
+        margin = estimate.accumulated - tau
+        numbers = decision_numbers(estimate, obs.retrain_cost, margin)
+        if estimate.evidence and margin >= 0:
+            return retrain(obs, f"accumulated staleness {estimate.accumulated:.4f} since deploy "
+                                f"reached the break-even {tau:.4f}", **numbers)
+        return keep(obs, f"accumulated staleness {estimate.accumulated:.4f} is below the "
+                         f"break-even {tau:.4f}", **numbers)

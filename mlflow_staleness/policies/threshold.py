@@ -1,0 +1,58 @@
+"""Retrain when the estimated staleness per step exceeds a threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlflow_staleness._validation import check_nonnegative
+from mlflow_staleness.decision import Decision
+from mlflow_staleness.policies._estimate import decision_numbers, estimate_step
+from mlflow_staleness.policies._history import imputed_history, simulate_threshold
+from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
+
+__all__ = ["Threshold"]
+
+
+class Threshold(Policy):
+    """Retrain when the estimated per-step staleness of the served model exceeds ``tau``.
+
+    Parameters
+    ----------
+    tau
+        The threshold, in loss units per step. ``None`` (the default) tunes it at every step by
+        simulation on the observed history: the loss matrix of the windows whose labels have
+        arrived, with unobserved entries filled in by the panel model, is replayed under each
+        candidate threshold, and the cheapest wins (ties go to the larger threshold). The future
+        is never used.
+
+    Examples
+    --------
+    >>> Threshold(tau=0.02)
+    Threshold(tau=0.02)
+    """
+
+    name = "threshold"
+
+    def __init__(self, *, tau: float | None = None) -> None:
+        self.tau = tau
+
+    def start(self) -> Threshold:
+        if self.tau is not None:
+            check_nonnegative("tau", self.tau)
+        self.tau_ = self.tau
+        return self
+
+    def decide(self, obs: Observation) -> Decision:
+        estimate = estimate_step(obs)
+        tau = self.tau
+        if tau is None:
+            history = imputed_history(obs, estimate.fresh)
+            tau = simulate_threshold(history, obs.retrain_cost) if history is not None else np.inf
+        self.tau_ = tau
+        margin = estimate.staleness - tau
+        numbers = decision_numbers(estimate, obs.retrain_cost, margin)
+        if estimate.evidence and margin > 0:
+            return retrain(obs, f"staleness {estimate.staleness:.4f} per step exceeds the "
+                                f"threshold {tau:.4f}", **numbers)
+        return keep(obs, f"staleness {estimate.staleness:.4f} per step is within the threshold "
+                         f"{tau:.4f}", **numbers)
