@@ -47,6 +47,7 @@ MERGE_EPS = 0.01
 #: Hard cap on the number of values a sketch keeps; beyond it the certified error grows instead.
 MAX_ITEMS = 1024
 
+
 def _shortest_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The float with the most trailing zero bits in each closed interval ``[a, b]``.
 
@@ -82,6 +83,16 @@ class QuantileSketch:
         Non-decreasing lower bounds on ``#{x <= v}``.
     n
         Number of values summarised.
+
+    Examples
+    --------
+    >>> x = np.repeat([1.0, 2.0, 3.0], [50, 30, 20])
+    >>> sketch = QuantileSketch.from_sorted(x)
+    >>> sketch.quantile(np.array([0.1, 0.6, 0.9])).tolist(), sketch.error
+    ([1.0, 2.0, 3.0], 0.0)
+    >>> both = sketch.combine(QuantileSketch.from_sorted(np.arange(100.0))).prune(0.01)
+    >>> both.n, both.error <= 0.01
+    (200, True)
     """
 
     values: np.ndarray
@@ -109,7 +120,7 @@ class QuantileSketch:
         gap = 2.0 * eps * n  # allowed l_hi[i + 1] - u_lo[i]
         step = max(gap / 8.0, 1.0)  # candidate spacing in ranks
         slack = step / 4.0  # each candidate may sit this many ranks off its target
-        n_candidates = int(math.ceil(n / step)) + 1
+        n_candidates = math.ceil(n / step) + 1
         if n_candidates >= n:
             candidates = x
         else:
@@ -195,14 +206,14 @@ class QuantileSketch:
         return QuantileSketch(values, l_hi, u_lo, self.n + other.n)
 
     def prune(self, eps: float, max_items: int = MAX_ITEMS) -> QuantileSketch:
-        """Keep the fewest values with certified error ``<= eps``, and never more than ``max_items``.
+        """Keep the fewest values with certified error ``<= eps``, never more than ``max_items``.
 
         When ``max_items`` values cannot reach ``eps``, the smallest reachable error is kept.
         """
         k = len(self)
         if k <= 2:
             return self
-        gap = int(math.floor(2.0 * eps * self.n))
+        gap = math.floor(2.0 * eps * self.n)
         keep = self._greedy(gap)
         if len(keep) > max_items:
             low, high = gap, int(np.max(self.l_hi[1:] - self.u_lo[:-1]).clip(min=0)) + 2 * self.n
@@ -230,9 +241,18 @@ class QuantileSketch:
         return keep
 
     # ------------------------------------------------------------------ encoding
-    def encode(self) -> dict[str, str]:
-        """Compact text: byte-shuffled little-endian arrays, zlib-compressed, base64."""
+    def encode(self, *, compress: bool = True) -> dict[str, str]:
+        """Compact text: byte-shuffled little-endian arrays, zlib-compressed, base64.
+
+        ``compress=False`` gives plain base64 of the little-endian bytes, a form that depends on
+        no compressor and so suits content digests; :meth:`decode` reads only the compressed form.
+        """
         ranks = np.concatenate((np.diff(self.u_lo, prepend=0), self.l_hi - self.u_lo))
+        if not compress:
+            return {
+                "values": base64.b64encode(self.values.astype("<f8").tobytes()).decode("ascii"),
+                "ranks": base64.b64encode(ranks.astype("<i8").tobytes()).decode("ascii"),
+            }
         return {"values": _pack(self.values.astype("<f8")), "ranks": _pack(ranks.astype("<i8"))}
 
     @classmethod
@@ -264,7 +284,7 @@ class QuantileSketch:
             raise ValueError("sketch rank bounds must be non-decreasing")
         if self.l_hi[0] != 0 or self.u_lo[-1] != self.n:
             raise ValueError("a sketch must start at its minimum and end at its maximum")
-        if np.any(self.l_hi < 0) or np.any(self.u_lo > self.n) or np.any(self.u_lo < 1):
+        if np.any(self.l_hi < 0) or np.any(self.l_hi > self.n) or np.any(self.u_lo < 1):
             raise ValueError(f"sketch rank bounds must lie within [0, n = {self.n}]")
 
 

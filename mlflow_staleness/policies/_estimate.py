@@ -23,13 +23,14 @@ class StepEstimate:
     accumulated: float  # expected excess accumulated since deploy, this step included
     cycle_length: float  # H: the retraining interval that minimises cost per step (inf: never)
     cycle_rate: float  # the cost per step of such a fresh cycle, retrain cost included
+    saving_sd: float  # standard deviation of staleness - cycle_rate (errors partly cancel)
     confidence_base: float  # in [0, 1], grows with the evidence
     evidence: tuple[str, ...]
     fresh: FreshLevels | None
 
 
 def cycle_economics(
-    age_curve: np.ndarray, retrain_cost: float, max_length: int = _MAX_CYCLE
+    fresh: FreshLevels, retrain_cost: float, max_length: int = _MAX_CYCLE
 ) -> tuple[float, float]:
     """Renewal analysis of a fresh model's age curve.
 
@@ -39,7 +40,7 @@ def cycle_economics(
     length is ``inf`` and the rate is the limit, the plateau of the excess.
     """
     steps = np.arange(1, max(int(max_length), 1) + 1)
-    excess = age_curve[np.minimum(steps, len(age_curve) - 1)]
+    excess = np.array([fresh.excess_at(k) for k in steps])
     rate = (retrain_cost + np.cumsum(excess)) / steps
     best = int(np.argmin(rate))
     return float(steps[best]), float(rate[best])
@@ -47,8 +48,24 @@ def cycle_economics(
 
 _NOTHING = StepEstimate(
     staleness=0.0, sd=math.inf, accumulated=0.0, cycle_length=math.inf, cycle_rate=math.inf,
+    saving_sd=math.inf,
     confidence_base=0.0, evidence=(), fresh=None,
 )
+
+
+def _saving_sd(fresh: FreshLevels, age: int, length: float, deviation_sd: float) -> float:
+    """Standard deviation of ``e(age) + deviation - cycle_rate``.
+
+    Both terms come from the same age curve, so a curve that is too high or too low shifts both:
+    the coefficients of each measured age are combined before the errors are added up.
+    """
+    top = len(fresh.age_curve) - 1
+    weights = np.zeros(top + 1)
+    weights[min(age, top)] += 1.0
+    horizon = max(int(length), 1)
+    np.add.at(weights, np.minimum(np.arange(1, horizon + 1), top), -1.0 / horizon)
+    variance = float(np.sum((weights * fresh.age_sd) ** 2)) + deviation_sd**2
+    return math.sqrt(variance)
 
 
 def estimate_step(obs: Observation) -> StepEstimate:
@@ -57,17 +74,17 @@ def estimate_step(obs: Observation) -> StepEstimate:
     fresh = fresh_levels(losses, val_loss, obs.last_labelled)
     if fresh is None:
         return _NOTHING
-    served = served_excess(losses, val_loss, fresh, obs.served, obs.deployed_at, obs.step,
+    served = served_excess(losses, fresh, obs.served, obs.deployed_at, obs.step,
                            obs.last_labelled)
-    length, rate = cycle_economics(fresh.age_curve, obs.retrain_cost, max_length=obs.step)
-    evidence = ["measured"] if served.n_measured else []
-    if np.isfinite(val_loss[obs.served]):
-        evidence.append("validation")
-    evidence.append("other-versions")
+    length, rate = cycle_economics(fresh, obs.retrain_cost, max_length=obs.step)
+    saving_sd = _saving_sd(fresh, obs.step - obs.served, length, served.deviation_sd)
+    evidence = ["age-curve"]
+    if served.n_measured:
+        evidence.append("measured")
     confidence = (served.n_measured + fresh.n_fresh) / (served.n_measured + fresh.n_fresh + 5.0)
     return StepEstimate(
         staleness=served.current, sd=served.sd, accumulated=served.accumulated,
-        cycle_length=length, cycle_rate=rate, confidence_base=confidence,
+        cycle_length=length, cycle_rate=rate, saving_sd=saving_sd, confidence_base=confidence,
         evidence=tuple(evidence), fresh=fresh,
     )
 
@@ -82,13 +99,17 @@ def sign_confidence(margin: float, sd: float, base: float) -> float:
     return float(base * 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))))
 
 
-def decision_numbers(estimate: StepEstimate, retrain_cost: float, margin: float) -> dict:
-    """The numbers every estimating policy attaches to its decision."""
+def decision_numbers(
+    estimate: StepEstimate, retrain_cost: float, margin: float, margin_sd: float | None = None
+) -> dict:
+    """The numbers every estimating policy attaches to its decision; the confidence is the
+    probability that the decision's margin has the sign it was given."""
+    sd = estimate.sd if margin_sd is None else margin_sd
     return {
         "staleness_per_step": estimate.staleness,
         "accumulated_staleness": estimate.accumulated,
         "break_even_steps": break_even(retrain_cost, estimate.staleness),
         "uncertainty": estimate.sd if math.isfinite(estimate.sd) else 0.0,
-        "confidence": sign_confidence(margin, estimate.sd, estimate.confidence_base),
+        "confidence": sign_confidence(margin, sd, estimate.confidence_base),
         "evidence": estimate.evidence,
     }

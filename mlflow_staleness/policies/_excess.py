@@ -1,19 +1,27 @@
 """Shared staleness estimation for the policies, from the revealed losses alone.
 
-The staleness of the served model ``s`` on window ``u`` is its excess over a fresh model,
-``x_u = L[s, u] - F_u``, where ``F_u`` is the loss a fresh model would have had on ``u``.
+The staleness of a model is its excess loss over a fresh model on the same window. Column
+(window) effects cancel in that difference, which matters: windows differ far more in difficulty
+than models differ in freshness.
 
-``F_u`` is known exactly when the model trained just before ``u`` exists (the policy retrained
-then). Elsewhere it is estimated by combining, with precision weights:
+**The age curve.** Where the model trained just before window ``u`` exists, the fresh loss
+``L[u-1, u]`` is known exactly, and every older existing model ``m`` gives one measurement of the
+excess at age ``k = u - m``: ``L[m, u] - L[u-1, u]``. Their mean per age, made non-decreasing
+(staleness does not shrink with age) and kept flat beyond the oldest age measured, is the age curve
+``e(k)``; its standard error per age is the curve's uncertainty. The warm-up versions provide the
+first measurements; every retrain adds more.
 
-- the youngest existing model's loss on ``u``, less the excess a model of its age typically
-  carries (the age curve ``e(k)``, measured on the windows where a fresh loss is known);
-- the typical fresh loss: the mean of the known fresh losses and of the validation losses,
-  calibrated for their optimism (the "known trap": a validation loss measured inside the training
-  window flatters; the calibration offset is the mean of ``L[m, m + 1] - val_loss[m]``).
+**The served model.** Its expected excess at age ``a`` is ``e(a)``, plus its own deviation from the
+curve where it has been measured against a fresh model (on windows right after a retrain), shrunk
+towards zero by :data:`PRIOR_WINDOWS`: a few noisy windows are weak evidence that a model is
+unusual.
 
-The current staleness is the mean of the served model's most recent excesses; its uncertainty
-combines their scatter with the uncertainty of the fresh levels.
+**Fresh loss per window** (for simulations on the history): exact where known; elsewhere the
+youngest existing model's loss less the excess its age carries; the typical fresh loss where no
+model has been scored on the window.
+
+**Validation calibration** (the "known trap": a validation loss measured inside the training
+window flatters): ``offset`` is the mean of ``L[m, m + 1] - val_loss[m]``.
 """
 
 from __future__ import annotations
@@ -23,24 +31,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-RECENT = 3  # windows averaged for the current staleness level
-PRIOR_WINDOWS = 2.0  # weight, in windows, of the prior that the served model is typical
+RECENT = 6  # latest windows whose deviations from the age curve count for the served model
+PRIOR_WINDOWS = 0.0  # weight, in windows, of the prior that the served model is typical
 _MIN_SD = 1e-3
 
 
 @dataclass(frozen=True)
 class FreshLevels:
-    """Estimated fresh loss per window, the age curve of a fresh model, and calibration."""
+    """The age curve of staleness, fresh losses per window, and validation calibration."""
 
-    level: np.ndarray  # F_u for u = 0 .. last (NaN where not estimable)
-    sd: np.ndarray
-    age_curve: np.ndarray  # e(k) for k = 0 .. max_age, e(0) = e(1) = 0, non-decreasing
-    age_sd: np.ndarray
+    level: np.ndarray  # estimated fresh loss F_u for u = 0 .. last (NaN where unknown)
+    age_curve: np.ndarray  # e(k) for k = 0 .. max_age; e(0) = e(1) = 0; non-decreasing
+    age_sd: np.ndarray  # standard error of e(k)
     typical: float  # mean fresh loss
     typical_sd: float  # scatter of fresh losses across windows
-    offset: float  # calibration of a validation loss to the next window's fresh loss
+    offset: float  # calibration of a validation loss to the next window's loss
     offset_sd: float
     n_fresh: int  # windows where the fresh loss is known exactly
+
+    def excess_at(self, age: int) -> float:
+        """``e(age)``, flat beyond the oldest measured age."""
+        return float(self.age_curve[min(max(int(age), 0), len(self.age_curve) - 1)])
+
+    def excess_sd_at(self, age: int) -> float:
+        """Standard error of ``e(age)``."""
+        return float(self.age_sd[min(max(int(age), 0), len(self.age_sd) - 1)])
 
 
 def _mean_sd(values: list[float], fallback_sd: float) -> tuple[float, float]:
@@ -52,67 +67,76 @@ def _mean_sd(values: list[float], fallback_sd: float) -> tuple[float, float]:
 
 
 def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLevels | None:
-    """Estimate fresh losses on windows ``0 .. last`` from revealed losses; None without any."""
+    """Estimate the age curve and fresh losses from windows ``0 .. last``; None without any."""
     T = losses.shape[0]
     last = min(last, T - 1)
     if last < 1:
         return None
+    labelled = losses[: last + 1, : last + 1]
+    spread = float(np.nanstd(labelled)) if np.isfinite(labelled).any() else 0.1
     exact = {u: float(losses[u - 1, u]) for u in range(1, last + 1)
              if np.isfinite(losses[u - 1, u])}
     gaps = [float(losses[m, m + 1] - val_loss[m]) for m in range(last)
             if np.isfinite(losses[m, m + 1]) and np.isfinite(val_loss[m])]
-    spread_all = float(np.nanstd(losses[: last + 1, : last + 1])) if np.isfinite(
-        losses[: last + 1, : last + 1]).any() else 0.1
-    offset, offset_sd = _mean_sd(gaps, max(spread_all, _MIN_SD))
-    if not math.isfinite(offset):
-        offset = 0.0
-    calibrated = [float(val_loss[m] + offset) for m in range(last + 1)
-                  if np.isfinite(val_loss[m]) and m not in exact and (m + 1) not in exact]
-    typical, typical_sd = _mean_sd(list(exact.values()) + calibrated, max(spread_all, _MIN_SD))
+    offset, offset_sd = _mean_sd(gaps, max(spread, _MIN_SD))
+    offset = offset if math.isfinite(offset) else 0.0
+    typical, typical_sd = _mean_sd(list(exact.values()), max(spread, _MIN_SD))
+    if not math.isfinite(typical):
+        calibrated = [float(v + offset) for v in val_loss[: last + 1] if np.isfinite(v)]
+        typical, typical_sd = _mean_sd(calibrated, max(spread, _MIN_SD))
     if not math.isfinite(typical):
         return None
 
-    # Age curve: excess of a model of age k over the fresh model, where the fresh loss is exact.
     by_age: dict[int, list[float]] = {}
     for u, fresh in exact.items():
         for m in range(u - 1):
             if np.isfinite(losses[m, u]):
                 by_age.setdefault(u - m, []).append(float(losses[m, u]) - fresh)
     max_age = max([1, *by_age])
-    curve = np.zeros(max_age + 1)
-    curve_sd = np.full(max_age + 1, typical_sd)
-    curve_sd[:2] = 0.0
-    known = 0.0
-    for k in range(2, max_age + 1):
-        if k in by_age:
-            values = by_age[k]
-            mean = float(np.mean(values))
-            sd = float(np.std(values, ddof=1)) / math.sqrt(len(values)) if len(values) > 1 else (
-                typical_sd)
-            known = max(known, mean)  # staleness does not shrink with age
-            curve_sd[k] = max(sd, _MIN_SD)
-        elif k > 2:
-            curve_sd[k] = curve_sd[k - 1]
-        curve[k] = known
+    curve, curve_sd = _monotone_curve(by_age, max_age, typical_sd)
 
     level = np.full(last + 1, np.nan)
-    sd = np.full(last + 1, np.nan)
     for u in range(1, last + 1):
         if u in exact:
-            level[u], sd[u] = exact[u], 0.0
+            level[u] = exact[u]
             continue
         youngest = next((m for m in range(u - 1, -1, -1) if np.isfinite(losses[m, u])), None)
-        estimates = [(typical, typical_sd)]
-        if youngest is not None:
-            k = min(u - youngest, max_age)
-            estimates.append((float(losses[youngest, u]) - curve[k],
-                              math.hypot(curve_sd[k], 0.5 * typical_sd)))
-        weights = np.array([1.0 / max(s, _MIN_SD) ** 2 for _, s in estimates])
-        values = np.array([v for v, _ in estimates])
-        level[u] = float(weights @ values / weights.sum())
-        sd[u] = float(1.0 / math.sqrt(weights.sum()))
-    return FreshLevels(level, sd, curve, curve_sd, typical, typical_sd, offset, offset_sd,
-                       len(exact))
+        if youngest is None:
+            level[u] = typical
+        else:
+            level[u] = float(losses[youngest, u]) - curve[min(u - youngest, max_age)]
+    return FreshLevels(level, curve, curve_sd, typical, typical_sd, offset, offset_sd, len(exact))
+
+
+def _monotone_curve(
+    by_age: dict[int, list[float]], max_age: int, fallback_sd: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Non-decreasing fit of the mean excess per age (pool-adjacent-violators, weighted by the
+    number of measurements), with the standard error of each pooled block. Ages with no
+    measurement take the value of the age before them."""
+    ages = sorted(k for k in by_age if k >= 2)
+    blocks: list[list] = []  # [sum, count, ages, values]
+    for k in ages:
+        values = by_age[k]
+        blocks.append([float(np.sum(values)), len(values), [k], list(values)])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] > blocks[-1][0] / blocks[-1][1]:
+            top = blocks.pop()
+            blocks[-1][0] += top[0]
+            blocks[-1][1] += top[1]
+            blocks[-1][2] += top[2]
+            blocks[-1][3] += top[3]
+    pooled = [v - np.mean(by_age[k]) for k in ages for v in by_age[k]]
+    scatter = max(float(np.std(pooled, ddof=1)) if len(pooled) > 1 else fallback_sd, _MIN_SD)
+    curve = np.zeros(max_age + 1)
+    curve_sd = np.zeros(max_age + 1)
+    for total, count, block_ages, _ in blocks:
+        for k in block_ages:
+            curve[k] = max(total / count, 0.0)
+            curve_sd[k] = scatter / math.sqrt(count)
+    for k in range(2, max_age + 1):
+        if k not in by_age:
+            curve[k], curve_sd[k] = curve[k - 1], curve_sd[k - 1] or scatter
+    return curve, curve_sd
 
 
 @dataclass(frozen=True)
@@ -120,37 +144,30 @@ class ServedExcess:
     """The served model's estimated excess over a fresh model."""
 
     current: float  # expected excess at the step being decided
-    sd: float
+    sd: float  # standard deviation of that expectation
     accumulated: float  # excess accumulated since deploy, the current step included
-    n_measured: int  # labelled windows behind the estimate
+    n_measured: int  # windows where it was measured against an exact fresh loss
+    deviation_sd: float  # the part of ``sd`` from the served model's own deviation
 
 
 def served_excess(
-    losses: np.ndarray, val_loss: np.ndarray, fresh: FreshLevels, served: int,
-    deployed_at: int, step: int, last: int,
+    losses: np.ndarray, fresh: FreshLevels, served: int, deployed_at: int, step: int, last: int,
 ) -> ServedExcess:
-    """Excess of the served model on its labelled windows, and its expected excess at ``step``."""
-    windows = [u for u in range(deployed_at, min(last, losses.shape[0] - 1) + 1)
-               if np.isfinite(losses[served, u]) and np.isfinite(fresh.level[u])]
-    curve = fresh.age_curve
-
-    def expected(u: int) -> float:
-        return float(curve[min(u - served, len(curve) - 1)])
-
-    # Deviation of the served model from the age curve, on its recent labelled windows, shrunk
-    # towards the curve: a few noisy windows are weak evidence that a model is unusual.
-    recent = windows[-RECENT:]
-    deviations = np.array([losses[served, u] - fresh.level[u] - expected(u) for u in recent])
-    n = len(recent)
-    quality_prior = 0.0
-    prior_weight = PRIOR_WINDOWS
-    if np.isfinite(val_loss[served]):
-        quality_prior = float(val_loss[served] + fresh.offset - fresh.typical)
-    shrunk = (float(np.sum(deviations)) + prior_weight * quality_prior) / (n + prior_weight)
-    current = expected(step) + shrunk
-    level_sd = math.sqrt(float(np.mean([fresh.sd[u] ** 2 for u in recent]))) if n else 0.0
-    sd = math.hypot(fresh.typical_sd / math.sqrt(n + prior_weight), level_sd)
-    measured = sum(float(losses[served, u] - fresh.level[u]) for u in windows)
-    unmeasured = [u for u in range(deployed_at, step + 1) if u not in set(windows)]
-    accumulated = measured + sum(expected(u) + shrunk for u in unmeasured)
-    return ServedExcess(current, max(sd, _MIN_SD), accumulated, len(windows))
+    """Expected excess of the served model at ``step``, and accumulated since its deploy."""
+    last = min(last, losses.shape[0] - 1)
+    measured = [u for u in range(max(deployed_at, 2), last + 1)
+                if np.isfinite(losses[served, u]) and np.isfinite(losses[u - 1, u])
+                and u - 1 != served]
+    deviations = np.array([losses[served, u] - losses[u - 1, u] - fresh.excess_at(u - served)
+                           for u in measured[-RECENT:]])
+    n = len(deviations)
+    deviation = float(np.sum(deviations)) / (n + PRIOR_WINDOWS) if n else 0.0
+    deviation_sd = fresh.typical_sd / math.sqrt(n + PRIOR_WINDOWS) if n else 0.0
+    current = fresh.excess_at(step - served) + deviation
+    sd = math.hypot(fresh.excess_sd_at(step - served), deviation_sd)
+    accumulated = sum(
+        float(losses[served, u] - losses[u - 1, u]) if u in measured
+        else fresh.excess_at(u - served) + deviation
+        for u in range(deployed_at, step + 1)
+    )
+    return ServedExcess(current, max(sd, _MIN_SD), accumulated, len(measured), deviation_sd)

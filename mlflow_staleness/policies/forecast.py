@@ -13,8 +13,6 @@ from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
 
 __all__ = ["Forecast"]
 
-BREAK_EVEN = 1.0
-
 
 class Forecast(Policy):
     """Uncertainty-aware retraining by forecasting the cost of keeping against retraining.
@@ -70,12 +68,12 @@ class Forecast(Policy):
 
     def decide(self, obs: Observation) -> Decision:
         estimate = estimate_step(obs)
-        pessimistic = estimate.staleness - self.z_ * estimate.sd
-        margin = pessimistic - estimate.cycle_rate
-        numbers = decision_numbers(estimate, obs.retrain_cost, margin)
+        margin = estimate.staleness - estimate.cycle_rate - self.z_ * estimate.saving_sd
+        pessimistic = estimate.cycle_rate + margin
+        numbers = decision_numbers(estimate, obs.retrain_cost, margin, estimate.saving_sd)
         horizon = estimate.cycle_length
         shown = "unbounded" if math.isinf(horizon) else f"{horizon:.0f} windows"
-        if estimate.evidence and margin >= 0 and estimate.accumulated >= BREAK_EVEN * obs.retrain_cost:
+        if estimate.evidence and margin >= 0:
             return retrain(
                 obs,
                 f"staleness {estimate.staleness:.4f}/step (at worst {pessimistic:.4f} at "

@@ -1,0 +1,66 @@
+"""Loss-matrix factories shared by the engine tests.
+
+Each factory takes a ``seed`` and builds its own ``np.random.default_rng(seed)``; nothing global is
+touched. They are session-scoped fixtures returning plain functions, so Hypothesis tests can use
+them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+
+def _age(T: int) -> np.ndarray:
+    """``age[i, t] = t - i``: how old model ``m_i`` is when it serves window ``t``."""
+    return np.arange(T)[None, :] - np.arange(T)[:, None]
+
+
+def random_losses(seed: int, T: int, *, quantised: bool = False) -> np.ndarray:
+    """Losses in ``[0, 1]`` with no structure, NaN on and below the diagonal.
+
+    ``quantised`` draws multiples of 1/4, which floats add exactly: ties between schedules are
+    then common and exact.
+    """
+    rng = np.random.default_rng(seed)
+    values = rng.integers(0, 5, size=(T, T)) / 4 if quantised else rng.random((T, T))
+    return np.where(_age(T) > 0, values, np.nan)
+
+
+def drifting_losses(seed: int, T: int, *, noise: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """A drifting stream: each window has its own difficulty, models get worse with age at a
+    random rate, plus noise. Returns ``(L, val_loss)``; ``val_loss[i]`` is near window ``i``'s
+    fresh loss."""
+    rng = np.random.default_rng(seed)
+    difficulty = 0.1 + 0.05 * rng.random(T)
+    slope = rng.uniform(0.005, 0.05)
+    age = _age(T)
+    values = difficulty[None, :] + slope * age + noise * rng.standard_normal((T, T))
+    L = np.where(age > 0, np.clip(values, 0.0, None), np.nan)
+    val_loss = np.clip(difficulty + noise * rng.standard_normal(T), 0.0, None)
+    return L, val_loss
+
+
+def age_only_losses(curve: np.ndarray) -> np.ndarray:
+    """``L[i, t] = curve[t - i]``: the loss depends only on the model's age."""
+    curve = np.asarray(curve, dtype=float)
+    T = curve.shape[0]
+    age = _age(T)
+    return np.where(age > 0, curve[np.clip(age, 0, T - 1)], np.nan)
+
+
+@pytest.fixture(scope="session")
+def make_random_losses() -> Callable[..., np.ndarray]:
+    return random_losses
+
+
+@pytest.fixture(scope="session")
+def make_drifting_losses() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    return drifting_losses
+
+
+@pytest.fixture(scope="session")
+def make_age_only_losses() -> Callable[[np.ndarray], np.ndarray]:
+    return age_only_losses
