@@ -1,0 +1,42 @@
+"""mlflow-staleness: retrain now, or keep the model in service? Answered as a cost trade-off.
+
+The engine (this package minus the MLflow adapter) is numpy, pandas and scikit-learn only:
+
+- :mod:`mlflow_staleness.costs`: the cost model, the cost of a schedule, the oracle;
+- :mod:`mlflow_staleness.fingerprint`: compact, mergeable data fingerprints and their distance;
+- :mod:`mlflow_staleness.estimators`: staleness estimates with their uncertainty;
+- :mod:`mlflow_staleness.policies`: the decision strategies, one module each;
+- :mod:`mlflow_staleness.backtest`: loss matrices of real streams, and replays of policies.
+"""
+
+from mlflow_staleness.costs import CostModel, oracle_schedule, schedule_cost
+from mlflow_staleness.decision import Decision
+from mlflow_staleness.exceptions import (
+    FutureAccessError,
+    InvalidCostError,
+    InvalidInputError,
+    SchemaMismatchError,
+    StalenessError,
+)
+from mlflow_staleness.fingerprint import DataFingerprint, DriftReport, distance
+from mlflow_staleness.policies import DEFAULT, make_policy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT",
+    "CostModel",
+    "DataFingerprint",
+    "Decision",
+    "DriftReport",
+    "FutureAccessError",
+    "InvalidCostError",
+    "InvalidInputError",
+    "SchemaMismatchError",
+    "StalenessError",
+    "__version__",
+    "distance",
+    "make_policy",
+    "oracle_schedule",
+    "schedule_cost",
+]

@@ -11,7 +11,9 @@ import numpy as np
 from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError
 
 
-def check_nonnegative(name: str, value: object, *, error: type[Exception] = InvalidCostError) -> float:
+def check_nonnegative(
+    name: str, value: object, *, error: type[Exception] = InvalidCostError
+) -> float:
     """Return ``value`` as a float, or raise if it is not a finite number >= 0."""
     if isinstance(value, bool) or not isinstance(value, Real | np.number):
         raise error(f"{name} must be a finite number >= 0, got {value!r} ({type(value).__name__})")
@@ -34,15 +36,18 @@ def check_loss_matrix(L: object, *, name: str = "L") -> np.ndarray:
     return array
 
 
-def check_needed_losses(L: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, name: str = "L") -> None:
+def check_needed_losses(
+    L: np.ndarray, rows: np.ndarray, cols: np.ndarray, *, name: str = "L"
+) -> None:
     """Raise if any ``L[rows, cols]`` entry the computation needs is NaN or infinite."""
     values = L[rows, cols]
     bad = ~np.isfinite(values)
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise InvalidInputError(
-            f"{name}[{int(rows[k])}, {int(cols[k])}] is needed (model {int(rows[k])} serving window "
-            f"{int(cols[k])}) and must be a finite loss, got {values[k]!r}; "
+            f"{name}[{int(rows[k])}, {int(cols[k])}] is needed (model {int(rows[k])} serving "
+            f"window "
+            f"{int(cols[k])}) and must be a finite loss, got {values[k].item()!r}; "
             f"{int(bad.sum())} needed entries are not finite"
         )
 
@@ -51,12 +56,14 @@ def check_flags(name: str, flags: object, T: int) -> np.ndarray:
     """Return a bool array of length ``T`` from bools or 0/1 integers, or raise."""
     array = np.asarray(flags)
     if array.ndim != 1 or array.shape[0] != T:
-        raise InvalidInputError(f"{name} must be a 1-d array of length T={T}, got shape {array.shape}")
+        raise InvalidInputError(
+            f"{name} must be a 1-d array of length T={T}, got shape {array.shape}"
+        )
     if array.dtype == bool:
         return array.copy()
     if array.dtype.kind in "iuf":
         if not np.isin(array, (0, 1)).all():
-            bad = array[~np.isin(array, (0, 1))][0]
+            bad = array[~np.isin(array, (0, 1))][0].item()
             raise InvalidInputError(f"{name} must hold booleans or 0/1, got the value {bad!r}")
         return array.astype(bool)
     raise InvalidInputError(f"{name} must hold booleans or 0/1, got dtype {array.dtype}")
@@ -65,11 +72,15 @@ def check_flags(name: str, flags: object, T: int) -> np.ndarray:
 def check_retrain_costs(retrain_cost: object, T: int) -> np.ndarray:
     """Return a length-``T`` array of per-step retrain costs from a scalar or an array."""
     if np.ndim(retrain_cost) == 0:
+        if isinstance(retrain_cost, np.ndarray):
+            retrain_cost = retrain_cost.item()
         return np.full(T, check_nonnegative("retrain_cost", retrain_cost))
     try:
         array = np.asarray(retrain_cost, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise InvalidCostError(f"retrain_cost must be a number or an array of numbers: {exc}") from exc
+        raise InvalidCostError(
+            f"retrain_cost must be a number or an array of numbers: {exc}"
+        ) from exc
     if array.shape != (T,):
         raise InvalidCostError(
             f"a per-step retrain_cost must have length T={T}, got shape {array.shape}"
@@ -77,5 +88,7 @@ def check_retrain_costs(retrain_cost: object, T: int) -> np.ndarray:
     bad = ~np.isfinite(array) | (array < 0)
     if bad.any():
         t = int(np.flatnonzero(bad)[0])
-        raise InvalidCostError(f"retrain_cost[{t}] must be a finite number >= 0, got {array[t]!r}")
+        raise InvalidCostError(
+            f"retrain_cost[{t}] must be a finite number >= 0, got {array[t].item()!r}"
+        )
     return array

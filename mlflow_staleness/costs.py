@@ -66,7 +66,7 @@ class CostModel:
     >>> CostModel(compute_cost=-5, error_cost=1, predictions_per_step=1)
     Traceback (most recent call last):
     ...
-    mlflow_staleness.exceptions.InvalidCostError: compute_cost must be a finite number >= 0, got -5.0
+    mlflow_staleness.exceptions.InvalidCostError: compute_cost must be a finite number >= 0, ...
     """
 
     compute_cost: float = 0.0
@@ -78,8 +78,14 @@ class CostModel:
     currency: str = "USD"
 
     def __post_init__(self) -> None:
-        for name in ("compute_cost", "people_cost", "data_cost", "risk_cost",
-                     "error_cost", "predictions_per_step"):
+        for name in (
+            "compute_cost",
+            "people_cost",
+            "data_cost",
+            "risk_cost",
+            "error_cost",
+            "predictions_per_step",
+        ):
             object.__setattr__(self, name, check_nonnegative(name, getattr(self, name)))
         for name in ("error_cost", "predictions_per_step"):
             if getattr(self, name) == 0:
@@ -222,7 +228,8 @@ def oracle_schedule(L: object, retrain_cost: object = 0.0) -> tuple[np.ndarray, 
 
     Notes
     -----
-    A deployment at ``s`` starts a segment served by ``m_{s-1}``; ``m_0`` starts the first segment at
+    A deployment at ``s`` starts a segment served by ``m_{s-1}``; ``m_0`` starts the first segment
+    at
     ``s = 1`` for free. With ``P_i`` the prefix sums of row ``i``,
 
     .. math::

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 from mlflow_staleness.exceptions import InvalidInputError
 
@@ -113,7 +113,7 @@ class Decision:
             f"{prefix}step": str(int(self.step)),
             f"{prefix}action": self.action,
             f"{prefix}reason": self.reason,
-            f"{prefix}evidence": ",".join(self.evidence),
+            f"{prefix}evidence": json.dumps(list(self.evidence)),
         }
         for name in _FLOAT_FIELDS:
             tags[f"{prefix}{name}"] = _format_float(getattr(self, name))
@@ -122,13 +122,12 @@ class Decision:
     @classmethod
     def from_tags(cls, tags: dict[str, str], prefix: str = _TAG_PREFIX) -> Decision:
         """Rebuild a decision from :meth:`to_tags` output; other tags are ignored."""
-        names = {f.name for f in fields(cls)}
         try:
             values: dict = {
                 "step": int(tags[f"{prefix}step"]),
                 "action": tags[f"{prefix}action"],
                 "reason": tags[f"{prefix}reason"],
-                "evidence": tuple(e for e in tags[f"{prefix}evidence"].split(",") if e),
+                "evidence": tuple(json.loads(tags[f"{prefix}evidence"])),
             }
             for name in _FLOAT_FIELDS:
                 values[name] = float(tags[f"{prefix}{name}"])
@@ -136,7 +135,6 @@ class Decision:
             raise InvalidInputError(
                 f"tags hold no complete decision: {exc.args[0]!r} is missing"
             ) from exc
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise InvalidInputError(f"tags hold an unreadable decision: {exc}") from exc
-        assert set(values) <= names
         return cls(**values)

@@ -24,10 +24,12 @@ identical data; the overall score is the mean over those columns (0 when there i
 
   .. math:: W_1 = \\int_0^1 |Q_{ref}(p) - Q_{cur}(p)|\\, dp,
 
-  computed on a midpoint grid of 1000 probabilities, divided by the reference's robust spread
-  ``IQR / 1.349`` (the standard deviation for a normal; it falls back to the standard deviation,
-  then to 1, when it is 0), plus the absolute differences of the missing rate and of the rate of
-  infinite values. ``W_1`` is the mean distance each unit of probability mass must travel; unlike a
+  computed on a midpoint grid of 1000 probabilities, divided by the larger of the two sides'
+  robust spreads ``IQR / 1.349`` (the standard deviation for a normal; it falls back to the
+  standard deviation, then to 1, when it is 0), capped at 10 (ten spreads apart is as different as
+  it gets: one near-constant column must not swamp the overall score), plus the absolute
+  differences of the missing rate and of the rate of infinite values. ``W_1`` is the mean
+  distance each unit of probability mass must travel; unlike a
   Kolmogorov–Smirnov statistic it keeps growing with the size of a shift instead of saturating at 1,
   and unlike a p-value it does not depend on the row count. Dividing by the reference spread makes
   the score unit-free (a shift of one standard deviation of a normal scores about 1), so columns
@@ -705,18 +707,21 @@ column 'y' type changed: numeric -> categorical
 
 
 # ---------------------------------------------------------------------------------- scoring
+_MAX_COLUMN_SCORE = 10.0  # ten spreads apart: as different as it gets
+
+
 def _numeric_score(ref: NumericColumn, cur: NumericColumn) -> float:
     rates = abs(ref.n_missing / ref.n_rows - cur.n_missing / cur.n_rows) + abs(
         ref.n_inf / ref.n_rows - cur.n_inf / cur.n_rows
     )
     if ref.n_finite == 0 or cur.n_finite == 0:
         return float(rates)  # nothing to compare but how often values are missing
-    spread = _spread(ref)
+    spread = max(_spread(ref), _spread(cur))
     with np.errstate(over="ignore", invalid="ignore"):
         gaps = np.abs(ref.sketch.quantile(_GRID) / spread - cur.sketch.quantile(_GRID) / spread)
         w1 = float(np.mean(gaps))
-    if not math.isfinite(w1):  # only for values near the limits of float64
-        w1 = float(np.finfo(np.float64).max)
+    if not math.isfinite(w1) or w1 > _MAX_COLUMN_SCORE:
+        w1 = _MAX_COLUMN_SCORE
     return w1 + float(rates)
 
 

@@ -149,14 +149,23 @@ def prepare(name: str, data_dir: Path, cache_dir: Path) -> Prepared:
     before = set(cache_dir.glob("*.npz")) if cache_dir.is_dir() else set()
     start = time.perf_counter()
     matrix = build_loss_matrix(
-        frame, spec.time_column, spec.target, N_WINDOWS, spec.estimator(), loss=spec.loss,
-        seed=SEED, cache_dir=cache_dir, features=features,
+        frame,
+        spec.time_column,
+        spec.target,
+        N_WINDOWS,
+        spec.estimator(),
+        loss=spec.loss,
+        seed=SEED,
+        cache_dir=cache_dir,
+        features=features,
     )
     seconds = time.perf_counter() - start
     from_cache = set(cache_dir.glob("*.npz")) == before
     verb = "loaded from cache" if from_cache else "built"
-    log(f"{name}: loss matrix {verb} in {seconds:.1f} s ({len(frame):,} rows, "
-        f"{len(features)} features)")
+    log(
+        f"{name}: loss matrix {verb} in {seconds:.1f} s ({len(frame):,} rows, "
+        f"{len(features)} features)"
+    )
     feature, information = pick_kswin_feature(frame, spec, features)
     return Prepared(name, spec, matrix, feature, information, seconds, from_cache)
 
@@ -189,8 +198,13 @@ def scored_replay(
     decided = alpha if decision_alpha is None else decision_alpha
     start = time.perf_counter()
     result = replay(
-        policy, matrix.L, decided, val_loss=matrix.val_loss, windows=matrix.windows,
-        label_delay=LABEL_DELAY, warmup=WARMUP,
+        policy,
+        matrix.L,
+        decided,
+        val_loss=matrix.val_loss,
+        windows=matrix.windows,
+        label_delay=LABEL_DELAY,
+        warmup=WARMUP,
     )
     seconds = time.perf_counter() - start
     s = span(matrix)
@@ -240,8 +254,12 @@ def run_cell(prepared: Prepared, alpha: float) -> tuple[list[dict], float]:
     matrix = prepared.matrix
     s = span(matrix)
     oracle_theta, oracle = oracle_schedule(matrix.L[s, s], alpha)
-    base = {"dataset": prepared.name, "alpha": alpha, "oracle_cost": oracle,
-            "oracle_retrains": int(oracle_theta.sum())}
+    base = {
+        "dataset": prepared.name,
+        "alpha": alpha,
+        "oracle_cost": oracle,
+        "oracle_retrains": int(oracle_theta.sum()),
+    }
     rows, default_seconds = [], float("nan")
     for label, (policy, params) in baseline_policies(prepared, alpha).items():
         scored = scored_replay(policy, matrix, alpha)
@@ -269,13 +287,22 @@ def _hindsight_row(base: dict, matrix: LossMatrix, alpha: float) -> dict:
 
 
 def _row(
-    base: dict, label: str, params: str, decision_alpha: float, scored: Scored,
+    base: dict,
+    label: str,
+    params: str,
+    decision_alpha: float,
+    scored: Scored,
     scenario: str = "main",
 ) -> dict:
     return {
-        **base, "scenario": scenario, "policy": label, "params": params,
-        "decision_alpha": decision_alpha, "cost": scored.cost,
-        "ratio": cost_ratio(scored.cost, base["oracle_cost"]), "n_retrains": scored.n_retrains,
+        **base,
+        "scenario": scenario,
+        "policy": label,
+        "params": params,
+        "decision_alpha": decision_alpha,
+        "cost": scored.cost,
+        "ratio": cost_ratio(scored.cost, base["oracle_cost"]),
+        "n_retrains": scored.n_retrains,
         "n_deploys": scored.n_deploys,
     }
 
@@ -297,13 +324,15 @@ def policy_order(results: pd.DataFrame) -> list[str]:
     return [DEFAULT, *[p for p in seen if p not in (DEFAULT, HINDSIGHT)], HINDSIGHT]
 
 
-def settings_section(args: argparse.Namespace, alphas: Sequence[float], data_dir: Path,
-                     prepared: Sequence[Prepared]) -> str:
+def settings_section(
+    args: argparse.Namespace, alphas: Sequence[float], data_dir: Path, prepared: Sequence[Prepared]
+) -> str:
     packages = ["numpy", "pandas", "scikit-learn", "scipy", "river", "matplotlib"]
     versions = ", ".join(f"{p} {_version(p)}" for p in packages)
     estimators = sorted({type(p.spec.estimator()).__name__ for p in prepared})
-    kswin = ", ".join(f"{p.name}: `{p.kswin_feature}` (MI {p.kswin_information:.3f})"
-                      for p in prepared)
+    kswin = ", ".join(
+        f"{p.name}: `{p.kswin_feature}` (MI {p.kswin_information:.3f})" for p in prepared
+    )
     lines = [
         f"- windows T = {N_WINDOWS}, seed = {SEED}, label_delay = {LABEL_DELAY}, "
         f"warmup = {WARMUP}; scored from window {WARMUP} on (the matrix `L[{WARMUP - 1}:, "
@@ -327,29 +356,41 @@ def settings_section(args: argparse.Namespace, alphas: Sequence[float], data_dir
 
 
 def ratio_section(main: pd.DataFrame, order: list[str]) -> str:
-    ratios = main.pivot_table(index=["dataset", "alpha"], columns="policy", values="ratio",
-                              sort=False)
+    ratios = main.pivot_table(
+        index=["dataset", "alpha"], columns="policy", values="ratio", sort=False
+    )
     oracle = main.groupby(["dataset", "alpha"], sort=False)[["oracle_cost", "oracle_retrains"]]
     oracle = oracle.first()
     rows = []
     for (dataset, alpha), values in ratios.iterrows():
         cost, retrains = oracle.loc[(dataset, alpha)]
-        rows.append([dataset, f"{alpha:g}", f"{cost:.4f} ({int(retrains)})",
-                     *[f"{values[p]:.3f}" for p in order]])
+        rows.append(
+            [
+                dataset,
+                f"{alpha:g}",
+                f"{cost:.4f} ({int(retrains)})",
+                *[f"{values[p]:.3f}" for p in order],
+            ]
+        )
     table = markdown_table(["dataset", "alpha", "oracle cost (retrains)", *order], rows)
-    return ("## Cost / oracle per cell\n\nRows are cells (dataset, alpha); 1.000 is the oracle. "
-            "The oracle column gives its cost in loss units and its retrains.\n\n" + table)
+    return (
+        "## Cost / oracle per cell\n\nRows are cells (dataset, alpha); 1.000 is the oracle. "
+        "The oracle column gives its cost in loss units and its retrains.\n\n" + table
+    )
 
 
 def summary_section(main: pd.DataFrame, order: list[str]) -> str:
     table = report(main, reference=DEFAULT).loc[order]
-    rows = [[p, f"{r.geo_mean_ratio:.3f}", f"{r.worst_ratio:.3f}", f"{r.mean_retrains:.2f}"]
-            for p, r in table.iterrows()]
+    rows = [
+        [p, f"{r.geo_mean_ratio:.3f}", f"{r.worst_ratio:.3f}", f"{r.mean_retrains:.2f}"]
+        for p, r in table.iterrows()
+    ]
     cells = main.drop_duplicates(["dataset", "alpha"])
     rows.append(["oracle", "1.000", "1.000", f"{cells['oracle_retrains'].mean():.2f}"])
     header = ["policy", "geometric mean cost/oracle", "worst cost/oracle", "mean retrains"]
-    return (f"## Summary per policy ({int(table['cells'].iloc[0])} cells)\n\n"
-            + markdown_table(header, rows))
+    return f"## Summary per policy ({int(table['cells'].iloc[0])} cells)\n\n" + markdown_table(
+        header, rows
+    )
 
 
 def win_section(main: pd.DataFrame, order: list[str]) -> str:
@@ -361,27 +402,48 @@ def win_section(main: pd.DataFrame, order: list[str]) -> str:
         r, n = table.loc[p], int(table.loc[p, "cells"])
         rows.append([p, _share(r.wins, n), _share(r.ties, n), _share(r.losses, n)])
     header = [f"{DEFAULT} against", "strictly cheaper", "tie", "dearer"]
-    return (f"## Win rate of `{DEFAULT}` (DEFAULT)\n\nShare of cells where `{DEFAULT}` is strictly "
-            "cheaper than the baseline, tied (relative difference <= 1e-9), or dearer.\n\n"
-            + markdown_table(header, rows))
+    return (
+        f"## Win rate of `{DEFAULT}` (DEFAULT)\n\nShare of cells where `{DEFAULT}` is strictly "
+        "cheaper than the baseline, tied (relative difference <= 1e-9), or dearer.\n\n"
+        + markdown_table(header, rows)
+    )
 
 
 def controls_section(main: pd.DataFrame) -> str:
-    cells = main[(main["policy"] == DEFAULT) & main["dataset"].isin(CONTROLS)
-                 & (main["alpha"] >= CONTROL_MIN_ALPHA)]
+    cells = main[
+        (main["policy"] == DEFAULT)
+        & main["dataset"].isin(CONTROLS)
+        & (main["alpha"] >= CONTROL_MIN_ALPHA)
+    ]
     if cells.empty:
         return "## Controls\n\nNo control dataset in this run."
     rows, passed = [], 0
     for row in cells.itertuples():
         ok = row.n_retrains <= row.oracle_retrains + 1
         passed += ok
-        rows.append([row.dataset, f"{row.alpha:g}", row.n_retrains, row.oracle_retrains,
-                     "pass" if ok else "FAIL", f"{row.ratio:.3f}"])
-    header = ["dataset", "alpha", f"{DEFAULT} retrains", "oracle retrains",
-              "retrains <= oracle + 1", "cost/oracle"]
-    return (f"## Controls\n\nOn {' and '.join(CONTROLS)} retraining rarely pays: at alpha >= "
-            f"{CONTROL_MIN_ALPHA:g}, `{DEFAULT}` should retrain at most once more than the oracle. "
-            f"**{passed} of {len(cells)} cells pass.**\n\n" + markdown_table(header, rows))
+        rows.append(
+            [
+                row.dataset,
+                f"{row.alpha:g}",
+                row.n_retrains,
+                row.oracle_retrains,
+                "pass" if ok else "FAIL",
+                f"{row.ratio:.3f}",
+            ]
+        )
+    header = [
+        "dataset",
+        "alpha",
+        f"{DEFAULT} retrains",
+        "oracle retrains",
+        "retrains <= oracle + 1",
+        "cost/oracle",
+    ]
+    return (
+        f"## Controls\n\nOn {' and '.join(CONTROLS)} retraining rarely pays: at alpha >= "
+        f"{CONTROL_MIN_ALPHA:g}, `{DEFAULT}` should retrain at most once more than the oracle. "
+        f"**{passed} of {len(cells)} cells pass.**\n\n" + markdown_table(header, rows)
+    )
 
 
 def robustness_section(results: pd.DataFrame) -> str:
@@ -389,17 +451,25 @@ def robustness_section(results: pd.DataFrame) -> str:
     rows = []
     for factor in (MISSPECIFIED[0], 1.0, MISSPECIFIED[1]):
         picked = default[np.isclose(default["decision_alpha"], default["alpha"] * factor)]
-        rows.append([f"{factor:g} × alpha", f"{geometric_mean(picked['ratio']):.3f}",
-                     f"{picked['ratio'].max():.3f}", f"{picked['n_retrains'].mean():.2f}"])
+        rows.append(
+            [
+                f"{factor:g} x alpha",
+                f"{geometric_mean(picked['ratio']):.3f}",
+                f"{picked['ratio'].max():.3f}",
+                f"{picked['n_retrains'].mean():.2f}",
+            ]
+        )
     header = ["decisions made at", "geometric mean cost/oracle", "worst", "mean retrains"]
-    return (f"## Robustness to a wrong retrain cost\n\n`{DEFAULT}` decides with a wrong alpha and "
-            "is scored (like the oracle) at the true alpha.\n\n" + markdown_table(header, rows))
+    return (
+        f"## Robustness to a wrong retrain cost\n\n`{DEFAULT}` decides with a wrong alpha and "
+        "is scored (like the oracle) at the true alpha.\n\n" + markdown_table(header, rows)
+    )
 
 
-def timing_section(prepared: Sequence[Prepared], default_seconds: list[float],
-                   total: float) -> str:
-    rows = [[p.name, "cache" if p.from_cache else "built", f"{p.build_seconds:.1f}"]
-            for p in prepared]
+def timing_section(prepared: Sequence[Prepared], default_seconds: list[float], total: float) -> str:
+    rows = [
+        [p.name, "cache" if p.from_cache else "built", f"{p.build_seconds:.1f}"] for p in prepared
+    ]
     return (
         "## Timing (varies run to run)\n\n"
         + markdown_table(["dataset", "loss matrix", "seconds"], rows)
@@ -426,8 +496,7 @@ def _version(package: str) -> str:
 
 def _commit() -> str:
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                              check=False)
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
         return done.stdout.strip() if done.returncode == 0 else ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
@@ -448,9 +517,9 @@ def plot_dataset(main: pd.DataFrame, dataset: str, order: list[str], path: Path)
     cells = main[main["dataset"] == dataset]
     for policy in order:
         line = cells[cells["policy"] == policy].sort_values("alpha")
-        style = dict(linewidth=2.5, color="black") if policy == DEFAULT else {}
+        style = {"linewidth": 2.5, "color": "black"} if policy == DEFAULT else {}
         if policy == HINDSIGHT:
-            style = dict(linestyle=":", color="0.4")
+            style = {"linestyle": ":", "color": "0.4"}
         ax.plot(line["alpha"], line["ratio"], marker="o", markersize=3, label=policy, **style)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -468,21 +537,41 @@ def plot_dataset(main: pd.DataFrame, dataset: str, order: list[str], path: Path)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"the datasets' Parquet files (default {DEFAULT_DATA_DIR}; rebuilt "
-                             f"into {REBUILD_DATA_DIR} when absent)")
-    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
-                        help="where loss matrices are cached (default %(default)s)")
-    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=None,
-                        help="a subset of the datasets (default: all six; two with --quick)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"output directory (default {DEFAULT_OUT}, or {QUICK_OUT} with "
-                             f"--quick)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke run: alpha in {QUICK_ALPHAS}, datasets {QUICK_DATASETS} "
-                             f"unless --datasets is given")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"the datasets' Parquet files (default {DEFAULT_DATA_DIR}; rebuilt "
+        f"into {REBUILD_DATA_DIR} when absent)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE_DIR,
+        help="where loss matrices are cached (default %(default)s)",
+    )
+    parser.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=list(DATASETS),
+        default=None,
+        help="a subset of the datasets (default: all six; two with --quick)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"output directory (default {DEFAULT_OUT}, or {QUICK_OUT} with --quick)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke run: alpha in {QUICK_ALPHAS}, datasets {QUICK_DATASETS} "
+        f"unless --datasets is given",
+    )
     return parser.parse_args(argv)
 
 

@@ -34,7 +34,7 @@ SMALL = np.array(
 
 
 def all_schedules(T: int) -> np.ndarray:
-    """Every schedule of length ``T``, one per row: ``2 ** (T - 1)`` rows (``theta[0]`` is False)."""
+    """Every schedule of length ``T``, one per row: ``2 ** (T - 1)`` of them, ``theta[0]`` False."""
     n = T - 1
     codes = np.arange(2**n)
     theta = np.zeros((2**n, T), dtype=bool)
@@ -117,7 +117,7 @@ def test_oracle_with_a_per_step_retrain_cost_matches_brute_force(make_random_los
 
 @PROPERTY
 @given(seed=SEEDS, T=st.integers(1, 12), alpha=ALPHAS)
-def test_oracle_returns_a_bool_schedule_of_length_T_that_never_deploys_at_step_zero(
+def test_oracle_returns_a_bool_schedule_of_full_length_that_never_deploys_at_step_zero(
     make_random_losses, seed, T, alpha
 ):
     theta, cost = oracle_schedule(make_random_losses(seed, T), retrain_cost=alpha)
@@ -262,7 +262,9 @@ def test_schedule_cost_refuses_a_non_finite_loss_the_schedule_needs_and_names_it
     L = SMALL.copy()
     L[0, 3] = bad
 
-    with pytest.raises(InvalidInputError, match=r"L\[0, 3\] is needed \(model 0 serving window 3\)"):
+    with pytest.raises(
+        InvalidInputError, match=r"L\[0, 3\] is needed \(model 0 serving window 3\)"
+    ):
         schedule_cost(L, [0, 0, 0, 0], retrain_cost=0.2)
 
 
@@ -333,13 +335,17 @@ def test_a_zero_dimensional_array_retrain_cost_counts_as_a_number():
 
 
 @pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("function", ["schedule_cost", "oracle_schedule"])
-def test_a_negative_or_non_finite_retrain_cost_is_refused(function, bad):
+@pytest.mark.parametrize(
+    "score",
+    [
+        lambda bad: schedule_cost(SMALL, [0, 0, 1, 0], retrain_cost=bad),
+        lambda bad: oracle_schedule(SMALL, retrain_cost=bad),
+    ],
+    ids=["schedule_cost", "oracle_schedule"],
+)
+def test_a_negative_or_non_finite_retrain_cost_is_refused(score, bad):
     with pytest.raises(InvalidCostError, match="retrain_cost must be a finite number >= 0, got"):
-        if function == "schedule_cost":
-            schedule_cost(SMALL, [0, 0, 1, 0], retrain_cost=bad)
-        else:
-            oracle_schedule(SMALL, retrain_cost=bad)
+        score(bad)
 
 
 @pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
@@ -406,7 +412,9 @@ def test_a_negative_or_non_finite_cost_field_is_refused_by_name(name, bad):
 
 @pytest.mark.parametrize("name", ["error_cost", "predictions_per_step"])
 def test_zero_error_cost_or_traffic_is_refused_because_never_retraining_is_trivially_right(name):
-    with pytest.raises(InvalidCostError, match=rf"{name} is 0: .*'never retrain' is trivially right"):
+    with pytest.raises(
+        InvalidCostError, match=rf"{name} is 0: .*'never retrain' is trivially right"
+    ):
         CostModel(compute_cost=100, **{name: 0})
 
 

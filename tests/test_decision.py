@@ -101,8 +101,10 @@ def test_to_json_is_the_json_of_to_dict():
     assert json.loads(decision.to_json()) == decision.to_dict()
 
 
-@pytest.mark.parametrize(("action", "retrains"), [("keep", False), ("retrain", True),
-                                                  ("deploy", True), ("reject", False)])
+@pytest.mark.parametrize(
+    ("action", "retrains"),
+    [("keep", False), ("retrain", True), ("deploy", True), ("reject", False)],
+)
 def test_retrain_is_true_for_retrain_and_deploy_only(action, retrains):
     assert make(action=action).retrain is retrains
 

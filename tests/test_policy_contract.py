@@ -146,7 +146,9 @@ def test_a_bad_parameter_is_accepted_by_the_constructor_and_refused_when_a_repla
 def test_an_unknown_policy_name_is_refused_with_the_valid_names():
     names = ", ".join(sorted(POLICIES))
 
-    with pytest.raises(ValueError, match=re.escape(f"unknown policy 'nope'; valid names are {names}")):
+    with pytest.raises(
+        ValueError, match=re.escape(f"unknown policy 'nope'; valid names are {names}")
+    ):
         make_policy("nope")
 
 
@@ -188,14 +190,23 @@ def test_decisions_depend_only_on_the_past(
     future_val[cut:] = rng.random(T - cut)
 
     runs = [
-        replay(make_policy(name), losses, 0.1, val_loss=v if with_val else None,
-               label_delay=label_delay, warmup=WARMUP)
+        replay(
+            make_policy(name),
+            losses,
+            0.1,
+            val_loss=v if with_val else None,
+            label_delay=label_delay,
+            warmup=WARMUP,
+        )
         for losses, v in ((L, val), (future_L, future_val))
     ]
 
     past = [
-        (r.theta[: cut + 1].tolist(), r.retrained[: cut + 1].tolist(),
-         [d.to_tags() for d in r.decisions if d.step <= cut])
+        (
+            r.theta[: cut + 1].tolist(),
+            r.retrained[: cut + 1].tolist(),
+            [d.to_tags() for d in r.decisions if d.step <= cut],
+        )
         for r in runs
     ]
     assert past[0] == past[1]
@@ -244,7 +255,10 @@ def test_scaling_losses_and_retrain_cost_together_changes_no_decision_on_a_drift
 
 @pytest.mark.parametrize("name", NAMES)
 @given(
-    curve=curves, warmup=st.integers(2, 5), alpha=st.floats(0.0, 1.0), power=st.integers(-3, 3),
+    curve=curves,
+    warmup=st.integers(2, 5),
+    alpha=st.floats(0.0, 1.0),
+    power=st.integers(-3, 3),
     with_val=st.booleans(),
 )
 @example(curve=(0.1 + 0.02 * np.arange(20)).tolist(), warmup=4, alpha=1.0, power=1, with_val=False)
@@ -260,7 +274,10 @@ def test_scaling_losses_and_retrain_cost_together_changes_no_decision_when_loss_
 
     plain = replay(make_policy(name), L, alpha, val_loss=val, warmup=warmup)
     scaled = replay(
-        make_policy(name), L * c, alpha * c, val_loss=None if val is None else val * c,
+        make_policy(name),
+        L * c,
+        alpha * c,
+        val_loss=None if val is None else val * c,
         warmup=warmup,
     )
 
@@ -276,9 +293,19 @@ def test_scaling_losses_and_retrain_cost_together_changes_no_decision_when_loss_
     with_val=st.booleans(),
 )
 @example(
-    curve=[0.011912355666737396, 0.021038952589732908, 0.0506817597728454, 0.06328130689629673,
-           0.06328130689629673, 0.1710527374220121, 0.2009391567525945, 0.20447710217726048],
-    warmup=3, alphas=[0.020710723394402688, 0.052477670873711836], with_val=False,
+    curve=[
+        0.011912355666737396,
+        0.021038952589732908,
+        0.0506817597728454,
+        0.06328130689629673,
+        0.06328130689629673,
+        0.1710527374220121,
+        0.2009391567525945,
+        0.20447710217726048,
+    ],
+    warmup=3,
+    alphas=[0.020710723394402688, 0.052477670873711836],
+    with_val=False,
 )
 @settings(max_examples=8, deadline=None)
 def test_a_higher_retrain_cost_never_makes_retraining_more_frequent_when_loss_depends_on_age(

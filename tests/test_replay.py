@@ -29,7 +29,9 @@ class Scripted(Policy):
 
     name = "scripted"
 
-    def __init__(self, *, retrain_at: tuple[int, ...] = (), reject_at: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self, *, retrain_at: tuple[int, ...] = (), reject_at: tuple[int, ...] = ()
+    ) -> None:
         self.retrain_at = retrain_at
         self.reject_at = reject_at
 
@@ -193,9 +195,7 @@ def test_revealed_losses_are_exactly_those_of_existing_models_on_labelled_window
         existing = set(range(WARMUP)) | {s - 1 for s in spy.retrain_at if s < obs.step}
         if obs.challenger is not None:
             existing.add(obs.challenger)
-        expected = {
-            (m, u) for m in existing for u in range(m + 1, obs.step - label_delay + 1)
-        }
+        expected = {(m, u) for m in existing for u in range(m + 1, obs.step - label_delay + 1)}
         assert set(obs.models) == existing
         assert revealed(obs) == expected
         assert all(obs.losses[m, u] == L[m, u] for m, u in expected)
@@ -350,8 +350,12 @@ def test_the_oracle_costs_no_more_than_any_policy(
 
     for name in POLICIES:
         result = replay(
-            make_policy(name), L, retrain_cost, val_loss=val if with_val else None,
-            label_delay=label_delay, warmup=WARMUP,
+            make_policy(name),
+            L,
+            retrain_cost,
+            val_loss=val if with_val else None,
+            label_delay=label_delay,
+            warmup=WARMUP,
         )
         assert best <= result.cost + 1e-12, name
 
@@ -384,12 +388,16 @@ def test_a_warmup_below_one_is_refused(stream, warmup):
 
 
 def test_a_warmup_that_leaves_no_decision_is_refused(stream):
-    with pytest.raises(InvalidInputError, match=f"warmup={T - 1} needs T >= {T + 1} windows, got T={T}"):
+    with pytest.raises(
+        InvalidInputError, match=f"warmup={T - 1} needs T >= {T + 1} windows, got T={T}"
+    ):
         replay(make_policy("never"), stream[0], 0.1, warmup=T - 1)
 
 
 def test_validation_losses_of_the_wrong_length_are_refused(stream):
-    with pytest.raises(InvalidInputError, match=rf"val_loss must have length T={T}, got shape \(3,\)"):
+    with pytest.raises(
+        InvalidInputError, match=rf"val_loss must have length T={T}, got shape \(3,\)"
+    ):
         replay(make_policy("never"), stream[0], 0.1, val_loss=[0.1, 0.2, 0.3])
 
 
@@ -400,7 +408,9 @@ def test_windows_of_the_wrong_count_are_refused(stream):
 
 @pytest.mark.parametrize("policy", ["never", make_policy, None])
 def test_something_that_is_not_a_policy_is_refused(stream, policy):
-    with pytest.raises(InvalidInputError, match="policy must be a Policy \\(see make_policy\\), got"):
+    with pytest.raises(
+        InvalidInputError, match="policy must be a Policy \\(see make_policy\\), got"
+    ):
         replay(policy, stream[0], 0.1)  # type: ignore[arg-type]
 
 
@@ -410,7 +420,8 @@ def test_a_negative_retrain_cost_is_refused(stream):
 
 
 @pytest.mark.parametrize(
-    "garbage", [None, "retrain", True, Decision(step=6, action="deploy", reason="wrong phase")],
+    "garbage",
+    [None, "retrain", True, Decision(step=6, action="deploy", reason="wrong phase")],
     ids=["none", "string", "bool", "gate-action"],
 )
 def test_a_policy_that_decides_garbage_is_refused_with_the_step(stream, garbage):

@@ -1,5 +1,5 @@
-"""Build the loss matrix ``L`` of a time-ordered dataset: one model per window, scored on every later
-window.
+"""Build the loss matrix ``L`` of a time-ordered dataset: one model per window, scored on every
+later window.
 
 ``L[i, t]`` is the loss of the model trained on window ``i`` (its first 80% in time order) serving
 window ``t > i``. The matrix is what every schedule is scored on, and what the oracle optimises.
@@ -81,7 +81,7 @@ class LossMatrix:
     features: tuple[str, ...] = field(default=())
 
     @property
-    def T(self) -> int:
+    def T(self) -> int:  # noqa: N802 (the design document calls it T)
         """Number of windows."""
         return int(self.L.shape[0])
 
@@ -170,7 +170,8 @@ def build_loss_matrix(
     n_windows
         ``T``: windows of equal row counts.
     estimator
-        A scikit-learn estimator; it is cloned per window, with ``random_state=seed`` when it has one.
+        A scikit-learn estimator; it is cloned per window, with ``random_state=seed`` when it has
+        one.
     loss
         ``"error_rate"`` for classification, or ``"normalised_mae"`` for regression: the mean
         absolute error divided by the window's mean absolute deviation from its mean, clipped at 1.
@@ -180,7 +181,8 @@ def build_loss_matrix(
     seed
         Seeds the estimator; nothing global is touched.
     cache_dir
-        When given, ``L``, the validation losses and the row errors are stored there, keyed by a hash
+        When given, ``L``, the validation losses and the row errors are stored there, keyed by a
+        hash
         of the data and the settings, and reused.
     features
         Feature columns; default every column but ``time_column`` and ``target``.
@@ -241,8 +243,14 @@ def build_loss_matrix(
     ]
 
     settings = {
-        "version": _CACHE_VERSION, "time": time_column, "target": target, "T": n_windows,
-        "estimator": repr(estimator), "loss": loss, "train_windows": train_windows, "seed": seed,
+        "version": _CACHE_VERSION,
+        "time": time_column,
+        "target": target,
+        "T": n_windows,
+        "estimator": repr(estimator),
+        "loss": loss,
+        "train_windows": train_windows,
+        "seed": seed,
         "features": list(features),
     }
     cache_file = None
@@ -260,7 +268,7 @@ def build_loss_matrix(
     scales = [_mad(y[bounds[w] : bounds[w + 1]]) for w in range(T)]
     for i in range(T):
         start = bounds[max(0, i - train_windows + 1)]
-        split = bounds[i] + int(math.floor(_TRAIN_FRACTION * (bounds[i + 1] - bounds[i])))
+        split = bounds[i] + math.floor(_TRAIN_FRACTION * (bounds[i + 1] - bounds[i]))
         model = clone(estimator)
         if "random_state" in model.get_params():
             model.set_params(random_state=seed)

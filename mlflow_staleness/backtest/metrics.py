@@ -59,14 +59,12 @@ def cost_ratio(cost: object, oracle_cost: object) -> float | np.ndarray:
     >>> cost_ratio(1.0, 0.0)
     Traceback (most recent call last):
     ...
-    mlflow_staleness.exceptions.InvalidInputError: oracle_cost must be > 0 (a ratio to a free schedule is undefined), got 0.0
+    mlflow_staleness.exceptions.InvalidInputError: oracle_cost must be > 0, got 0.0
     """
     costs = _finite("cost", cost, minimum=0.0)
     oracle = _finite("oracle_cost", oracle_cost)
     if (oracle <= 0).any():
-        raise InvalidInputError(
-            f"oracle_cost must be > 0 (a ratio to a free schedule is undefined), got {oracle_cost!r}"
-        )
+        raise InvalidInputError(f"oracle_cost must be > 0, got {oracle_cost!r}")
     return _scalar_or_array(costs / oracle)
 
 

@@ -68,11 +68,22 @@ class ReplayResult:
         frame = self.frame
         ax.plot(frame["window"], frame["loss"], color="0.3", label="served model's loss")
         paid = frame[frame["retrained"]]
-        ax.scatter(paid["window"], paid["loss"], marker="o", facecolors="none",
-                   edgecolors="tab:orange", label="retrain paid")
+        ax.scatter(
+            paid["window"],
+            paid["loss"],
+            marker="o",
+            facecolors="none",
+            edgecolors="tab:orange",
+            label="retrain paid",
+        )
         deployed = frame[frame["deployed"]]
-        ax.scatter(deployed["window"], deployed["loss"], marker="^", color="tab:green",
-                   label="challenger deployed")
+        ax.scatter(
+            deployed["window"],
+            deployed["loss"],
+            marker="^",
+            color="tab:green",
+            label="challenger deployed",
+        )
         ax.set_xlabel("window")
         ax.set_ylabel("loss")
         ax.set_title(f"{self.n_retrains} retrains, {self.n_deploys} deploys, cost {self.cost:.3f}")
@@ -154,7 +165,7 @@ def replay(
     T = losses.shape[0]
     label_delay = _check_int("label_delay", label_delay, 1)
     warmup = _check_int("warmup", warmup, 1)
-    if T < warmup + 2:
+    if losses.shape[0] < warmup + 2:
         raise InvalidInputError(
             f"a replay with warmup={warmup} needs T >= {warmup + 2} windows, got T={T}"
         )
@@ -187,10 +198,16 @@ def replay(
         shown = np.where(exists, validation, np.nan)
         shown.flags.writeable = False
         return Observation(
-            step=t, served=served, deployed_at=deployed_at,
-            models=tuple(int(m) for m in np.flatnonzero(exists)), losses=seen, val_loss=shown,
-            retrain_cost=float(costs[t]), label_delay=label_delay,
-            windows=Windows(windows, t + 1), challenger=challenger,
+            step=t,
+            served=served,
+            deployed_at=deployed_at,
+            models=tuple(int(m) for m in np.flatnonzero(exists)),
+            losses=seen,
+            val_loss=shown,
+            retrain_cost=float(costs[t]),
+            label_delay=label_delay,
+            windows=Windows(windows, t + 1),
+            challenger=challenger,
         )
 
     policy.start()
@@ -210,8 +227,12 @@ def replay(
     span = slice(warmup - 1, T)
     cost = schedule_cost(losses[span, span], theta[span], costs[span], retrained=retrained[span])
     return ReplayResult(
-        theta=theta, retrained=retrained, cost=cost, warmup=warmup,
-        decisions=tuple(decisions), frame=_frame(losses, theta, retrained, warmup, decisions),
+        theta=theta,
+        retrained=retrained,
+        cost=cost,
+        warmup=warmup,
+        decisions=tuple(decisions),
+        frame=_frame(losses, theta, retrained, warmup, decisions),
     )
 
 
@@ -225,7 +246,10 @@ def _checked(decision: object, t: int, allowed: tuple[str, ...], policy: Policy)
 
 
 def _frame(
-    losses: np.ndarray, theta: np.ndarray, retrained: np.ndarray, warmup: int,
+    losses: np.ndarray,
+    theta: np.ndarray,
+    retrained: np.ndarray,
+    warmup: int,
     decisions: list[Decision],
 ) -> pd.DataFrame:
     T = losses.shape[0]

@@ -47,5 +47,10 @@ class MeasuredEstimator:
         if self.clip is not None:
             value = min(value, float(self.clip))
         sd = float(np.std(losses, ddof=1)) / math.sqrt(losses.size) if losses.size > 1 else 0.0
-        return Estimate(value=value, sd=sd, evidence=("measured",), confidence=1.0,
-                        note=f"measured on {losses.size} labelled rows")
+        return Estimate(
+            value=value,
+            sd=sd,
+            evidence=("measured",),
+            confidence=1.0,
+            note=f"measured on {losses.size} labelled rows",
+        )

@@ -77,22 +77,28 @@ class SimilarityEstimator:
         self.min_pairs = min_pairs
 
     def __repr__(self) -> str:
-        return (f"SimilarityEstimator(prior_slope={self.prior_slope!r}, prior_offset="
-                f"{self.prior_offset!r}, prior_sd={self.prior_sd!r}, min_pairs={self.min_pairs!r})")
+        return (
+            f"SimilarityEstimator(prior_slope={self.prior_slope!r}, prior_offset="
+            f"{self.prior_offset!r}, prior_sd={self.prior_sd!r}, min_pairs={self.min_pairs!r})"
+        )
 
     def fit(self, pairs: Iterable[tuple[float, float, bool]]) -> SimilarityEstimator:
         """Fit the relation on history pairs ``(distance, loss_increase, from_validation)``."""
         slope0 = check_nonnegative("prior_slope", self.prior_slope)
         offset0 = float(self.prior_offset)
         sd0 = check_nonnegative("prior_sd", self.prior_sd)
-        if isinstance(self.min_pairs, bool) or not isinstance(self.min_pairs, int) or (
-                self.min_pairs < 1):
+        if (
+            isinstance(self.min_pairs, bool)
+            or not isinstance(self.min_pairs, int)
+            or (self.min_pairs < 1)
+        ):
             raise InvalidInputError(f"min_pairs must be an integer >= 1, got {self.min_pairs!r}")
         rows = [(float(d), float(delta), bool(v)) for d, delta, v in pairs]
         bad = [r for r in rows if not (math.isfinite(r[0]) and math.isfinite(r[1]) and r[0] >= 0)]
         if bad:
             raise InvalidInputError(
-                f"history pairs need a finite distance >= 0 and a finite loss increase, got {bad[0]}"
+                f"history pairs need a finite distance >= 0 and a finite loss increase, "
+                f"got {bad[0]}"
             )
         n = len(rows)
         self.n_pairs_ = n
@@ -143,7 +149,15 @@ class SimilarityEstimator:
         value, variance, from_validation = best
         confidence = self.n_pairs_ / (self.n_pairs_ + self.min_pairs)
         evidence = ("validation" if from_validation else "measured-reference", "similarity")
-        note = ("relation fitted on " f"{self.n_pairs_} history pairs" if self.n_pairs_ >=
-                self.min_pairs else f"prior relation: only {self.n_pairs_} history pairs")
-        return Estimate(value=float(value), sd=math.sqrt(variance), evidence=evidence,
-                        confidence=confidence, note=note)
+        note = (
+            f"relation fitted on {self.n_pairs_} history pairs"
+            if self.n_pairs_ >= self.min_pairs
+            else f"prior relation: only {self.n_pairs_} history pairs"
+        )
+        return Estimate(
+            value=float(value),
+            sd=math.sqrt(variance),
+            evidence=evidence,
+            confidence=confidence,
+            note=note,
+        )

@@ -47,9 +47,15 @@ def cycle_economics(
 
 
 _NOTHING = StepEstimate(
-    staleness=0.0, sd=math.inf, accumulated=0.0, cycle_length=math.inf, cycle_rate=math.inf,
+    staleness=0.0,
+    sd=math.inf,
+    accumulated=0.0,
+    cycle_length=math.inf,
+    cycle_rate=math.inf,
     saving_sd=math.inf,
-    confidence_base=0.0, evidence=(), fresh=None,
+    confidence_base=0.0,
+    evidence=(),
+    fresh=None,
 )
 
 
@@ -74,8 +80,7 @@ def estimate_step(obs: Observation) -> StepEstimate:
     fresh = fresh_levels(losses, val_loss, obs.last_labelled)
     if fresh is None:
         return _NOTHING
-    served = served_excess(losses, fresh, obs.served, obs.deployed_at, obs.step,
-                           obs.last_labelled)
+    served = served_excess(losses, fresh, obs.served, obs.deployed_at, obs.step, obs.last_labelled)
     length, rate = cycle_economics(fresh, obs.retrain_cost, max_length=obs.step)
     saving_sd = _saving_sd(fresh, obs.step - obs.served, length, served.deviation_sd)
     evidence = ["age-curve"]
@@ -83,9 +88,15 @@ def estimate_step(obs: Observation) -> StepEstimate:
         evidence.append("measured")
     confidence = (served.n_measured + fresh.n_fresh) / (served.n_measured + fresh.n_fresh + 5.0)
     return StepEstimate(
-        staleness=served.current, sd=served.sd, accumulated=served.accumulated,
-        cycle_length=length, cycle_rate=rate, saving_sd=saving_sd, confidence_base=confidence,
-        evidence=tuple(evidence), fresh=fresh,
+        staleness=served.current,
+        sd=served.sd,
+        accumulated=served.accumulated,
+        cycle_length=length,
+        cycle_rate=rate,
+        saving_sd=saving_sd,
+        confidence_base=confidence,
+        evidence=tuple(evidence),
+        fresh=fresh,
     )
 
 

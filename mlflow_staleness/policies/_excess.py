@@ -74,10 +74,14 @@ def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLe
         return None
     labelled = losses[: last + 1, : last + 1]
     spread = float(np.nanstd(labelled)) if np.isfinite(labelled).any() else 0.1
-    exact = {u: float(losses[u - 1, u]) for u in range(1, last + 1)
-             if np.isfinite(losses[u - 1, u])}
-    gaps = [float(losses[m, m + 1] - val_loss[m]) for m in range(last)
-            if np.isfinite(losses[m, m + 1]) and np.isfinite(val_loss[m])]
+    exact = {
+        u: float(losses[u - 1, u]) for u in range(1, last + 1) if np.isfinite(losses[u - 1, u])
+    }
+    gaps = [
+        float(losses[m, m + 1] - val_loss[m])
+        for m in range(last)
+        if np.isfinite(losses[m, m + 1]) and np.isfinite(val_loss[m])
+    ]
     offset, offset_sd = _mean_sd(gaps, max(spread, _MIN_SD))
     offset = offset if math.isfinite(offset) else 0.0
     typical, typical_sd = _mean_sd(list(exact.values()), max(spread, _MIN_SD))
@@ -151,22 +155,34 @@ class ServedExcess:
 
 
 def served_excess(
-    losses: np.ndarray, fresh: FreshLevels, served: int, deployed_at: int, step: int, last: int,
+    losses: np.ndarray,
+    fresh: FreshLevels,
+    served: int,
+    deployed_at: int,
+    step: int,
+    last: int,
 ) -> ServedExcess:
     """Expected excess of the served model at ``step``, and accumulated since its deploy."""
     last = min(last, losses.shape[0] - 1)
-    measured = [u for u in range(max(deployed_at, 2), last + 1)
-                if np.isfinite(losses[served, u]) and np.isfinite(losses[u - 1, u])
-                and u - 1 != served]
-    deviations = np.array([losses[served, u] - losses[u - 1, u] - fresh.excess_at(u - served)
-                           for u in measured[-RECENT:]])
+    measured = [
+        u
+        for u in range(max(deployed_at, 2), last + 1)
+        if np.isfinite(losses[served, u]) and np.isfinite(losses[u - 1, u]) and u - 1 != served
+    ]
+    deviations = np.array(
+        [
+            losses[served, u] - losses[u - 1, u] - fresh.excess_at(u - served)
+            for u in measured[-RECENT:]
+        ]
+    )
     n = len(deviations)
     deviation = float(np.sum(deviations)) / (n + PRIOR_WINDOWS) if n else 0.0
     deviation_sd = fresh.typical_sd / math.sqrt(n + PRIOR_WINDOWS) if n else 0.0
     current = fresh.excess_at(step - served) + deviation
     sd = math.hypot(fresh.excess_sd_at(step - served), deviation_sd)
     accumulated = sum(
-        float(losses[served, u] - losses[u - 1, u]) if u in measured
+        float(losses[served, u] - losses[u - 1, u])
+        if u in measured
         else fresh.excess_at(u - served) + deviation
         for u in range(deployed_at, step + 1)
     )

@@ -10,7 +10,7 @@ At each step it is asked twice:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,9 @@ class Windows(Sequence):
 
     def __len__(self) -> int:
         return self._visible
+
+    def __iter__(self) -> Iterator[Any]:
+        return (self[index] for index in range(self._visible))
 
     def __getitem__(self, index: int) -> Any:  # type: ignore[override]
         if not isinstance(index, int | np.integer):
@@ -137,14 +140,16 @@ class Policy:
 
 def keep(obs: Observation, reason: str, **numbers: Any) -> Decision:
     """A ``keep`` decision at this step."""
-    return Decision(step=obs.step, action="keep", reason=reason,
-                    retrain_cost=obs.retrain_cost, **numbers)
+    return Decision(
+        step=obs.step, action="keep", reason=reason, retrain_cost=obs.retrain_cost, **numbers
+    )
 
 
 def retrain(obs: Observation, reason: str, **numbers: Any) -> Decision:
     """A ``retrain`` decision at this step."""
-    return Decision(step=obs.step, action="retrain", reason=reason,
-                    retrain_cost=obs.retrain_cost, **numbers)
+    return Decision(
+        step=obs.step, action="retrain", reason=reason, retrain_cost=obs.retrain_cost, **numbers
+    )
 
 
 def break_even(retrain_cost: float, staleness_per_step: float) -> float:

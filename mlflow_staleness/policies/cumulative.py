@@ -60,7 +60,14 @@ class Cumulative(Policy):
         margin = estimate.accumulated - tau
         numbers = decision_numbers(estimate, obs.retrain_cost, margin)
         if estimate.evidence and margin >= 0:
-            return retrain(obs, f"accumulated staleness {estimate.accumulated:.4f} since deploy "
-                                f"reached the break-even {tau:.4f}", **numbers)
-        return keep(obs, f"accumulated staleness {estimate.accumulated:.4f} is below the "
-                         f"break-even {tau:.4f}", **numbers)
+            return retrain(
+                obs,
+                f"accumulated staleness {estimate.accumulated:.4f} since deploy "
+                f"reached the break-even {tau:.4f}",
+                **numbers,
+            )
+        return keep(
+            obs,
+            f"accumulated staleness {estimate.accumulated:.4f} is below the break-even {tau:.4f}",
+            **numbers,
+        )

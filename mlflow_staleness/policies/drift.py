@@ -57,7 +57,7 @@ class _DetectorTrigger(Policy):
 
     def decide(self, obs: Observation) -> Decision:
         if getattr(self, "model_", None) != obs.served:
-            self.detector_ = self._new_detector()
+            self.detector_ = self._new_detector(obs)
             self.model_ = obs.served
             self.fed_through_ = self._first_window(obs) - 1
         last = self._last_observable(obs)
@@ -87,7 +87,7 @@ class _DetectorTrigger(Policy):
     def _check_params(self) -> None:
         raise NotImplementedError
 
-    def _new_detector(self) -> Any:
+    def _new_detector(self, obs: Observation) -> Any:
         raise NotImplementedError
 
     def _first_window(self, obs: Observation) -> int:
@@ -180,7 +180,7 @@ class ADWINTrigger(_DetectorTrigger):
         if not isinstance(self.delta, float | int) or not 0 < self.delta < 1:
             raise InvalidInputError(f"delta must be a number in (0, 1), got {self.delta!r}")
 
-    def _new_detector(self) -> Any:
+    def _new_detector(self, obs: Observation) -> Any:
         return _river_drift().ADWIN(delta=self.delta)
 
     def _first_window(self, obs: Observation) -> int:
@@ -223,19 +223,22 @@ class KSWINTrigger(_DetectorTrigger):
     Notes
     -----
     At step :math:`t` the features of windows up to :math:`t` are observable (labels are not
-    needed). Each window is fed once, from the served model's training window
-    (``obs.deployed_at - 1``) on, to :class:`river.drift.KSWIN`. KSWIN keeps the last
+    needed). The detector, :class:`river.drift.KSWIN`, starts with a sample of the served model's
+    training window (``obs.deployed_at - 1``) as its reference (river's ``window`` argument), and
+    each later window is fed once, when it arrives. KSWIN keeps the last
     ``window_size`` values; it compares the last ``stat_size`` of them, :math:`R`, with
     ``stat_size`` values :math:`W` drawn from the rest, and signals drift when the
     Kolmogorov-Smirnov test rejects at level :math:`\\alpha`:
 
-    .. math:: \\sup_x |F_R(x) - F_W(x)| > \\sqrt{-\\ln(\\alpha) / r}, \\quad r = \\text{stat\\_size}.
+    .. math:: \\sup_x |F_R(x) - F_W(x)| > \\sqrt{-\\ln(\\alpha) / r},
+
+    where :math:`r` is ``stat_size``.
 
     The rows of a window are fed in a random order (window ``u``'s subsample comes from
     ``numpy.random.default_rng([seed, u])``, so it does not depend on the schedule). A window is
     one batch: in time order, KSWIN would fire inside every window on cycles such as the time of
-    day, which say nothing about drift between windows. After a deploy the detector restarts on
-    the new model's training window.
+    day, which say nothing about drift between windows. After a deploy the detector restarts
+    with the new model's training window as its reference.
 
     References
     ----------
@@ -255,10 +258,11 @@ class KSWINTrigger(_DetectorTrigger):
     >>> result = replay(KSWINTrigger(feature="x"), matrix.L, retrain_cost=1.0,
     ...                 windows=matrix.windows, warmup=3)
     >>> np.flatnonzero(result.retrained).tolist()
-    [10, 11]
+    [6, 10, 11]
 
-    Features arrive before labels, so the jump is seen in window 10 itself. The model deployed
-    then was trained on window 9, before the jump: the restarted detector fires again at 11.
+    The alarm at 6 is a false one: KSWIN runs one test per row. Features arrive before labels,
+    so the jump is seen in window 10 itself. The model deployed then was trained on window 9,
+    before the jump, so the detector, restarted with window 9 as its reference, fires again at 11.
     """
 
     name = "kswin"
@@ -301,14 +305,19 @@ class KSWINTrigger(_DetectorTrigger):
         if self.max_rows < 1:
             raise InvalidInputError(f"max_rows must be an integer >= 1, got {self.max_rows!r}")
 
-    def _new_detector(self) -> Any:
+    def _new_detector(self, obs: Observation) -> Any:
+        training = obs.deployed_at - 1
+        reference = self._values(obs, training).tolist() if training >= 0 else []
         return _river_drift().KSWIN(
-            alpha=self.alpha, window_size=self.window_size, stat_size=self.stat_size,
+            alpha=self.alpha,
+            window_size=self.window_size,
+            stat_size=self.stat_size,
             seed=self.seed,
+            window=reference[-self.window_size :],
         )
 
     def _first_window(self, obs: Observation) -> int:
-        return max(0, obs.deployed_at - 1)
+        return obs.deployed_at
 
     def _last_observable(self, obs: Observation) -> int:
         return obs.step

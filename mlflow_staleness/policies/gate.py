@@ -26,35 +26,57 @@ def default_gate(obs: Observation) -> Decision:
     challenger = obs.challenger
     losses, val_loss = np.asarray(obs.losses), np.asarray(obs.val_loss)
     fresh = fresh_levels(losses, val_loss, obs.last_labelled)
-    served_recent = [float(v) for v in losses[obs.served, obs.deployed_at : obs.last_labelled + 1]
-                     if np.isfinite(v)][-RECENT:]
+    served_recent = [
+        float(v)
+        for v in losses[obs.served, obs.deployed_at : obs.last_labelled + 1]
+        if np.isfinite(v)
+    ][-RECENT:]
     has_val = challenger is not None and np.isfinite(val_loss[challenger])
     if fresh is None or not has_val or not served_recent:
         return Decision(
-            step=obs.step, action="deploy", retrain_cost=obs.retrain_cost, confidence=0.0,
+            step=obs.step,
+            action="deploy",
+            retrain_cost=obs.retrain_cost,
+            confidence=0.0,
             reason="challenger deployed: too little evidence to compare it with the served model",
         )
     expected_challenger = float(val_loss[challenger]) + fresh.offset
     expected_served = float(np.mean(served_recent))
     margin = expected_served - expected_challenger
     sd = math.hypot(fresh.offset_sd, fresh.typical_sd / math.sqrt(len(served_recent)))
-    numbers = dict(staleness_per_step=margin, retrain_cost=obs.retrain_cost,
-                   confidence=sign_confidence(margin, sd, 1.0), uncertainty=sd,
-                   evidence=("validation", "measured"))
+    numbers = dict(  # noqa: C408
+        staleness_per_step=margin,
+        retrain_cost=obs.retrain_cost,
+        confidence=sign_confidence(margin, sd, 1.0),
+        uncertainty=sd,
+        evidence=("validation", "measured"),
+    )
     if margin >= 0:
         return Decision(
-            step=obs.step, action="deploy", **numbers,
-            reason=(f"challenger expected at {expected_challenger:.4f}, the served model at "
-                    f"{expected_served:.4f}: deploy"),
+            step=obs.step,
+            action="deploy",
+            **numbers,
+            reason=(
+                f"challenger expected at {expected_challenger:.4f}, the served model at "
+                f"{expected_served:.4f}: deploy"
+            ),
         )
     return Decision(
-        step=obs.step, action="reject", **numbers,
-        reason=(f"challenger rejected: expected at {expected_challenger:.4f}, worse than the "
-                f"served model's {expected_served:.4f}"),
+        step=obs.step,
+        action="reject",
+        **numbers,
+        reason=(
+            f"challenger rejected: expected at {expected_challenger:.4f}, worse than the "
+            f"served model's {expected_served:.4f}"
+        ),
     )
 
 
 def deploy_always(obs: Observation) -> Decision:
     """The baselines' gate: every challenger is deployed."""
-    return Decision(step=obs.step, action="deploy", retrain_cost=obs.retrain_cost,
-                    reason="baseline deploys every challenger")
+    return Decision(
+        step=obs.step,
+        action="deploy",
+        retrain_cost=obs.retrain_cost,
+        reason="baseline deploys every challenger",
+    )

@@ -52,7 +52,13 @@ class Threshold(Policy):
         margin = estimate.staleness - tau
         numbers = decision_numbers(estimate, obs.retrain_cost, margin)
         if estimate.evidence and margin > 0:
-            return retrain(obs, f"staleness {estimate.staleness:.4f} per step exceeds the "
-                                f"threshold {tau:.4f}", **numbers)
-        return keep(obs, f"staleness {estimate.staleness:.4f} per step is within the threshold "
-                         f"{tau:.4f}", **numbers)
+            return retrain(
+                obs,
+                f"staleness {estimate.staleness:.4f} per step exceeds the threshold {tau:.4f}",
+                **numbers,
+            )
+        return keep(
+            obs,
+            f"staleness {estimate.staleness:.4f} per step is within the threshold {tau:.4f}",
+            **numbers,
+        )
