@@ -35,6 +35,9 @@ EXAMPLE_PARAMS: dict[str, dict[str, object]] = {
     "threshold": {"tau": 0.05},
 }
 
+#: Parameters measured in loss units: scaling the losses scales them too. Others are dimensionless.
+LOSS_UNIT_PARAMS = {"tau"}
+
 #: Age-only loss curves: ``curve[k]`` is the loss of a model of age ``k``; non-decreasing.
 curves = st.builds(
     lambda base, steps: (base + np.cumsum([0.0, *steps])).tolist(),
@@ -276,6 +279,40 @@ def test_scaling_losses_and_retrain_cost_together_changes_no_decision_when_loss_
     plain = replay(make_policy(name), L, alpha, val_loss=val, warmup=warmup)
     scaled = replay(
         make_policy(name),
+        L * c,
+        alpha * c,
+        val_loss=None if val is None else val * c,
+        warmup=warmup,
+    )
+
+    assert scaled.theta.tolist() == plain.theta.tolist()
+    assert scaled.retrained.tolist() == plain.retrained.tolist()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@given(
+    curve=curves,
+    warmup=st.integers(2, 5),
+    alpha=st.floats(0.0, 1.0),
+    power=st.integers(-6, 6),
+    with_val=st.booleans(),
+)
+@example(curve=(0.1 + 0.02 * np.arange(20)).tolist(), warmup=4, alpha=0.1, power=-3, with_val=False)
+@settings(max_examples=8, deadline=None)
+def test_scaling_changes_no_decision_of_a_configured_policy_when_loss_depends_on_age(
+    make_age_only_losses, name, curve, warmup, alpha, power, with_val
+):
+    """The policy is built with ``EXAMPLE_PARAMS``; those in loss units (``LOSS_UNIT_PARAMS``) are
+    scaled with the losses, the dimensionless ones (a quantile, an interval) are not."""
+    L = make_age_only_losses(curve)
+    val = np.full(len(curve), curve[1]) if with_val else None
+    c = 2.0**power
+    params = EXAMPLE_PARAMS[name]
+    scaled_params = {k: v * c if k in LOSS_UNIT_PARAMS else v for k, v in params.items()}
+
+    plain = replay(make_policy(name, **params), L, alpha, val_loss=val, warmup=warmup)
+    scaled = replay(
+        make_policy(name, **scaled_params),
         L * c,
         alpha * c,
         val_loss=None if val is None else val * c,

@@ -3,7 +3,6 @@ saving still pays for the retrain."""
 
 from __future__ import annotations
 
-import math
 from statistics import NormalDist
 
 from mlflow_staleness.decision import Decision
@@ -76,22 +75,17 @@ class Forecast(Policy):
     def decide(self, obs: Observation) -> Decision:
         estimate = estimate_step(obs)
         margin = estimate.staleness - estimate.cycle_rate - self.z_ * estimate.saving_sd
-        pessimistic = estimate.cycle_rate + margin
         numbers = decision_numbers(estimate, obs.retrain_cost, margin, estimate.saving_sd)
-        horizon = estimate.cycle_length
-        shown = "unbounded" if math.isinf(horizon) else f"{horizon:.0f} windows"
-        if estimate.evidence and margin >= 0:
-            return retrain(
-                obs,
-                f"staleness {estimate.staleness:.4f}/step (at worst {pessimistic:.4f} at "
-                f"q={self.quantile}) beats the retrain cost amortised over {shown}, "
-                f"{estimate.cycle_rate:.4f}/step",
-                **numbers,
-            )
-        return keep(
-            obs,
-            f"staleness {estimate.staleness:.4f}/step (at worst {pessimistic:.4f} at "
-            f"q={self.quantile}) is below the retrain cost amortised over {shown}, "
-            f"{estimate.cycle_rate:.4f}/step",
-            **numbers,
+        if not estimate.evidence:
+            return keep(obs, "no labelled window yet to estimate staleness from", **numbers)
+        cycle = f"{estimate.cycle_length:.0f}-window"
+        worst = ""
+        if self.z_ > 0:
+            worst = f" (pessimistic at q={self.quantile}: {estimate.cycle_rate + margin:.4f})"
+        text = (
+            f"stale by {estimate.staleness:.4f}/step{worst}; a fresh {cycle} cycle costs "
+            f"{estimate.cycle_rate:.4f}/step with the retrain amortised"
         )
+        if margin >= 0:
+            return retrain(obs, f"{text}: retrain", **numbers)
+        return keep(obs, f"{text}: keep", **numbers)
