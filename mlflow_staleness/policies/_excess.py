@@ -33,7 +33,7 @@ import numpy as np
 
 RECENT = 6  # latest windows whose deviations from the age curve count for the served model
 PRIOR_WINDOWS = 0.0  # weight, in windows, of the prior that the served model is typical
-_MIN_SD = 1e-3
+_SD_FLOOR = 1e-3  # smallest standard deviation, as a share of the typical loss
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ class FreshLevels:
     offset: float  # calibration of a validation loss to the next window's loss
     offset_sd: float
     n_fresh: int  # windows where the fresh loss is known exactly
+    sd_floor: float  # smallest standard deviation, relative to the losses' scale
 
     def excess_at(self, age: int) -> float:
         """``e(age)``, flat beyond the oldest measured age."""
@@ -58,12 +59,12 @@ class FreshLevels:
         return float(self.age_sd[min(max(int(age), 0), len(self.age_sd) - 1)])
 
 
-def _mean_sd(values: list[float], fallback_sd: float) -> tuple[float, float]:
+def _mean_sd(values: list[float], fallback_sd: float, floor: float) -> tuple[float, float]:
     if not values:
         return math.nan, fallback_sd
     array = np.asarray(values)
     sd = float(np.std(array, ddof=1)) if len(array) > 1 else fallback_sd
-    return float(np.mean(array)), max(sd, _MIN_SD)
+    return float(np.mean(array)), max(sd, floor)
 
 
 def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLevels | None:
@@ -73,7 +74,14 @@ def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLe
     if last < 1:
         return None
     labelled = losses[: last + 1, : last + 1]
-    spread = float(np.nanstd(labelled)) if np.isfinite(labelled).any() else 0.1
+    known = np.concatenate([labelled[np.isfinite(labelled)], val_loss[np.isfinite(val_loss)]])
+    if known.size == 0:
+        return None
+    # Every floor and fallback is relative to the losses' own scale, so that rescaling the losses
+    # and the retrain cost together changes no decision.
+    scale = float(np.mean(np.abs(known))) or 1.0
+    floor = _SD_FLOOR * scale
+    spread = max(float(np.std(known)), floor)
     exact = {
         u: float(losses[u - 1, u]) for u in range(1, last + 1) if np.isfinite(losses[u - 1, u])
     }
@@ -82,12 +90,12 @@ def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLe
         for m in range(last)
         if np.isfinite(losses[m, m + 1]) and np.isfinite(val_loss[m])
     ]
-    offset, offset_sd = _mean_sd(gaps, max(spread, _MIN_SD))
+    offset, offset_sd = _mean_sd(gaps, spread, floor)
     offset = offset if math.isfinite(offset) else 0.0
-    typical, typical_sd = _mean_sd(list(exact.values()), max(spread, _MIN_SD))
+    typical, typical_sd = _mean_sd(list(exact.values()), spread, floor)
     if not math.isfinite(typical):
         calibrated = [float(v + offset) for v in val_loss[: last + 1] if np.isfinite(v)]
-        typical, typical_sd = _mean_sd(calibrated, max(spread, _MIN_SD))
+        typical, typical_sd = _mean_sd(calibrated, spread, floor)
     if not math.isfinite(typical):
         return None
 
@@ -97,7 +105,7 @@ def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLe
             if np.isfinite(losses[m, u]):
                 by_age.setdefault(u - m, []).append(float(losses[m, u]) - fresh)
     max_age = max([1, *by_age])
-    curve, curve_sd = _monotone_curve(by_age, max_age, typical_sd)
+    curve, curve_sd = _monotone_curve(by_age, max_age, typical_sd, floor)
 
     level = np.full(last + 1, np.nan)
     for u in range(1, last + 1):
@@ -109,11 +117,13 @@ def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLe
             level[u] = typical
         else:
             level[u] = float(losses[youngest, u]) - curve[min(u - youngest, max_age)]
-    return FreshLevels(level, curve, curve_sd, typical, typical_sd, offset, offset_sd, len(exact))
+    return FreshLevels(
+        level, curve, curve_sd, typical, typical_sd, offset, offset_sd, len(exact), floor
+    )
 
 
 def _monotone_curve(
-    by_age: dict[int, list[float]], max_age: int, fallback_sd: float
+    by_age: dict[int, list[float]], max_age: int, fallback_sd: float, floor: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The running maximum of the mean excess per age, with the standard error of each mean.
 
@@ -130,7 +140,7 @@ def _monotone_curve(
             values = np.asarray(by_age[k])
             known = max(known, float(np.mean(values)))
             scatter = float(np.std(values, ddof=1)) if len(values) > 1 else fallback_sd
-            known_sd = max(scatter, _MIN_SD) / math.sqrt(len(values))
+            known_sd = max(scatter, floor) / math.sqrt(len(values))
         curve[k], curve_sd[k] = known, known_sd
     return curve, curve_sd
 
@@ -178,4 +188,4 @@ def served_excess(
         else fresh.excess_at(u - served) + deviation
         for u in range(deployed_at, step + 1)
     )
-    return ServedExcess(current, max(sd, _MIN_SD), accumulated, len(measured), deviation_sd)
+    return ServedExcess(current, max(sd, fresh.sd_floor), accumulated, len(measured), deviation_sd)

@@ -44,7 +44,8 @@ class _DetectorTrigger(Policy):
     """A river detector watching one stream of row-level values of the served model's windows.
 
     Each window is fed once, in time order, when it becomes observable. A drift signal means
-    "retrain"; when a new model is in service the detector restarts from scratch.
+    "retrain". When a new model is in service (after every deploy) a new detector replaces the
+    old one.
     """
 
     def start(self) -> _DetectorTrigger:
@@ -66,7 +67,7 @@ class _DetectorTrigger(Policy):
             self.fed_through_ = window
             if self._feed(self._values(obs, window)):
                 return retrain(obs, self._alarm(window), evidence=self._evidence)
-        return keep(obs, self._quiet(first, last), evidence=self._evidence)
+        return keep(obs, self._quiet(last), evidence=self._evidence)
 
     def gate(self, obs: Observation) -> Decision:
         return deploy_always(obs)
@@ -102,7 +103,7 @@ class _DetectorTrigger(Policy):
     def _alarm(self, window: int) -> str:
         raise NotImplementedError
 
-    def _quiet(self, first: int, last: int) -> str:
+    def _quiet(self, last: int) -> str:
         raise NotImplementedError
 
 
@@ -198,7 +199,7 @@ class ADWINTrigger(_DetectorTrigger):
             f"(mean error now {self.detector_.estimation:.4f})"
         )
 
-    def _quiet(self, first: int, last: int) -> str:
+    def _quiet(self, last: int) -> str:
         return (
             f"ADWIN: no change in the served model's errors through window {last} "
             f"(mean error {self.detector_.estimation:.4f})"
@@ -346,7 +347,7 @@ class KSWINTrigger(_DetectorTrigger):
             f"(p-value {self.detector_.p_value:.2g})"
         )
 
-    def _quiet(self, first: int, last: int) -> str:
+    def _quiet(self, last: int) -> str:
         return f"KSWIN: no change in the distribution of {self.feature!r} through window {last}"
 
 

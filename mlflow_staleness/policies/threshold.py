@@ -12,6 +12,8 @@ from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
 
 __all__ = ["Threshold"]
 
+_TIE_RTOL = 1e-9
+
 
 class Threshold(Policy):
     """Retrain when the estimated per-step staleness of the served model exceeds ``tau``.
@@ -51,7 +53,9 @@ class Threshold(Policy):
         self.tau_ = tau
         margin = estimate.staleness - tau
         numbers = decision_numbers(estimate, obs.retrain_cost, margin)
-        if estimate.evidence and margin > 0:
+        # The threshold and the staleness can be the same number computed two ways: a relative
+        # tolerance keeps rounding from deciding.
+        if estimate.evidence and margin > _TIE_RTOL * abs(tau):
             return retrain(
                 obs,
                 f"staleness {estimate.staleness:.4f} per step exceeds the threshold {tau:.4f}",
