@@ -1058,8 +1058,14 @@ def _merge_moments(a: NumericColumn, b: NumericColumn) -> tuple[float | None, fl
     with np.errstate(over="ignore", invalid="ignore"):
         delta = b.mean - a.mean
         mean = a.mean + delta * (nb / n)
-        m2 = a.std**2 * na + b.std**2 * nb + delta**2 * (na * nb / n)
-        std = math.sqrt(m2 / n) if math.isfinite(m2) else math.nan
+        # Scaled so that squaring values near the float limit cannot overflow.
+        scale = max(abs(a.std), abs(b.std), abs(delta))
+        if not math.isfinite(scale):
+            return _finite_or_none(mean), None
+        if scale == 0:
+            return _finite_or_none(mean), 0.0
+        sa, sb, d = a.std / scale, b.std / scale, delta / scale
+        std = scale * math.sqrt((sa * sa * na + sb * sb * nb + d * d * (na * nb / n)) / n)
     return _finite_or_none(mean), _finite_or_none(std)
 
 

@@ -7,10 +7,18 @@ them.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# In CI, Hypothesis draws the same examples every run, so a red build is reproducible; locally it
+# keeps exploring new ones.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _age(T: int) -> np.ndarray:
