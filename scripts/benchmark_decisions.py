@@ -511,6 +511,7 @@ def _commit() -> str:
 def plot_dataset(main: pd.DataFrame, dataset: str, order: list[str], path: Path) -> None:
     """cost / oracle against alpha (log x), one line per policy; saved, never shown."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FormatStrFormatter
 
     figure = Figure(figsize=(8, 4.5), layout="constrained")
     ax = figure.subplots()
@@ -519,10 +520,13 @@ def plot_dataset(main: pd.DataFrame, dataset: str, order: list[str], path: Path)
         line = cells[cells["policy"] == policy].sort_values("alpha")
         style = {"linewidth": 2.5, "color": "black"} if policy == DEFAULT else {}
         if policy == HINDSIGHT:
-            style = {"linestyle": ":", "color": "0.4"}
+            style = {"linestyle": ":", "color": "black"}
         ax.plot(line["alpha"], line["ratio"], marker="o", markersize=3, label=policy, **style)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
+    ax.set_xticks(list(cells["alpha"].unique()), labels=[f"{a:g}" for a in cells["alpha"].unique()])
     ax.axhline(1.0, color="0.7", linewidth=0.8)
     ax.set_xlabel("alpha: retrain cost in loss-steps")
     ax.set_ylabel("cost / oracle (log)")
@@ -558,7 +562,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         nargs="+",
         choices=list(DATASETS),
         default=None,
-        help="a subset of the datasets (default: all six; two with --quick)",
+        metavar="NAME",
+        help=f"a subset of {', '.join(DATASETS)} (default: all six; two with --quick)",
     )
     parser.add_argument(
         "--out",
