@@ -238,3 +238,15 @@ def test_feature_columns_missing_from_the_frame_are_refused_by_name():
         build_loss_matrix(
             rotating_classes(0), "time", "label", T, LogisticRegression(), features=["x1", "x9"]
         )
+
+
+def test_the_result_unpacks_as_losses_validation_losses_and_windows():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=600)
+    y = (x > np.linspace(-1, 1, 600)).astype(int)
+    frame = pd.DataFrame({"t": np.arange(600), "x": x, "y": y})
+    result = build_loss_matrix(frame, "t", "y", n_windows=6, estimator=LogisticRegression())
+    L, val_loss, windows = result
+    assert L is result.L
+    assert val_loss is result.val_loss
+    assert windows is result.windows

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -69,6 +70,8 @@ class LossMatrix:
         Feature-only frames (no target), one per window.
     row_errors : RowErrors
         Row-level losses of each model on each later window, for the drift-detector baselines.
+
+    It also unpacks as ``L, val_loss, windows``.
     loss : str
         ``"error_rate"`` or ``"normalised_mae"``.
     """
@@ -84,6 +87,10 @@ class LossMatrix:
     def T(self) -> int:  # noqa: N802 (the design document calls it T)
         """Number of windows."""
         return int(self.L.shape[0])
+
+    def __iter__(self) -> Iterator[Any]:
+        """Unpack as ``L, val_loss, windows = build_loss_matrix(...)``."""
+        return iter((self.L, self.val_loss, self.windows))
 
 
 def window_bounds(n_rows: int, n_windows: int) -> np.ndarray:
