@@ -21,7 +21,7 @@ class StepEstimate:
     staleness: float  # expected excess of the served model over a fresh one, this step
     sd: float  # its standard deviation
     accumulated: float  # expected excess accumulated since deploy, this step included
-    cycle_length: float  # H: the retraining interval that minimises cost per step (inf: never)
+    cycle_length: float  # H: the retraining interval that minimises cost per step
     cycle_rate: float  # the cost per step of such a fresh cycle, retrain cost included
     saving_sd: float  # standard deviation of staleness - cycle_rate (errors partly cancel)
     confidence_base: float  # in [0, 1], grows with the evidence
@@ -35,9 +35,8 @@ def cycle_economics(
     """Renewal analysis of a fresh model's age curve.
 
     A cycle of ``p`` steps costs ``alpha + sum_{a=1..p} e(a)``, where ``e(a)`` is a fresh model's
-    expected staleness at age ``a`` (flat beyond the oldest observed age). Return the ``p`` that
-    minimises the cost per step, and that cost per step. When longer cycles only get cheaper, the
-    length is ``inf`` and the rate is the limit, the plateau of the excess.
+    expected staleness at age ``a`` (flat beyond the oldest observed age), for ``p`` up to
+    ``max_length``. Return the ``p`` that minimises the cost per step, and that cost per step.
     """
     steps = np.arange(1, max(int(max_length), 1) + 1)
     excess = np.array([fresh.excess_at(k) for k in steps])
