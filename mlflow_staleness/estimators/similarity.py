@@ -52,9 +52,9 @@ class SimilarityEstimator:
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> d = rng.uniform(0, 2, 40)
+    >>> d = rng.uniform(0, 2, 400)
     >>> pairs = [(float(x), 0.1 * float(x) + 0.01 * float(e), False)
-    ...          for x, e in zip(d, rng.normal(size=40))]
+    ...          for x, e in zip(d, rng.normal(size=400))]
     >>> est = SimilarityEstimator().fit(pairs)
     >>> round(est.slope_, 2)
     0.1
@@ -109,15 +109,13 @@ class SimilarityEstimator:
         y = np.array([r[1] for r in rows])
         v = np.array([1.0 if r[2] else 0.0 for r in rows])
         X = np.column_stack([v, d])
-        # Ridge towards the prior: min_pairs pseudo-observations, scaled to the data.
-        scale = np.array([1.0, max(float(np.mean(d**2)) ** 0.5, 1e-6)])
-        penalty = self.min_pairs * np.diag(scale**2) / max(n, 1) * n / (n + self.min_pairs)
-        A = X.T @ X + penalty * n / max(n, 1)
-        b = X.T @ y + penalty @ np.array([offset0, slope0]) * n / max(n, 1)
-        offset, slope = np.linalg.solve(A, b)
+        # Ridge towards the prior, worth min_pairs pseudo-observations of typical design values.
+        penalty = self.min_pairs * np.diag([1.0, max(float(np.mean(d**2)), 1e-12)])
+        A = X.T @ X + penalty
+        offset, slope = np.linalg.solve(A, X.T @ y + penalty @ np.array([offset0, slope0]))
         if slope < 0:
             slope = 0.0
-            offset = float((v @ (y) + self.min_pairs * offset0) / (v.sum() + self.min_pairs))
+            offset = float((v @ y + self.min_pairs * offset0) / (v.sum() + self.min_pairs))
         residuals = y - offset * v - slope * d
         weight = n / (n + self.min_pairs)
         sigma = math.sqrt(weight * float(np.mean(residuals**2)) + (1 - weight) * sd0**2)
