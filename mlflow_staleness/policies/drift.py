@@ -67,7 +67,9 @@ class _DetectorTrigger(Policy):
             self.fed_through_ = window
             if self._feed(self._values(obs, window)):
                 return retrain(obs, self._alarm(window), evidence=self._evidence)
-        return keep(obs, self._quiet(last), evidence=self._evidence)
+        if self.fed_through_ < self._first_window(obs):
+            return keep(obs, "no labelled window of the served model yet", evidence=self._evidence)
+        return keep(obs, self._quiet(self.fed_through_), evidence=self._evidence)
 
     def gate(self, obs: Observation) -> Decision:
         return deploy_always(obs)
