@@ -56,20 +56,32 @@ def main() -> None:
         error_cost=args.error_cost,
         predictions_per_step=args.predictions_per_step,
     )
-    print(f"retrain cost R = {cost.retrain_cost:,.0f} {cost.currency} "
-          f"({', '.join(f'{k} {v:,.0f}' for k, v in cost.retrain_parts.items())}); "
-          f"one unit of loss for a window costs {cost.loss_unit_price:,.0f}; alpha = {cost.alpha:.3f}")
-
-    frame, spec = load_dataset("elec2", data_dir())
-    print(f"building the loss matrix of ELEC2 ({len(frame):,} rows, 40 windows; cached after the "
-          f"first run) ...", flush=True)
-    matrix = build_loss_matrix(
-        frame, spec.time_column, spec.target, 40, spec.estimator(), loss=spec.loss,
-        cache_dir=REPO / "benchmark-cache", features=spec.feature_columns(frame),
+    print(
+        f"retrain cost R = {cost.retrain_cost:,.0f} {cost.currency} "
+        f"({', '.join(f'{k} {v:,.0f}' for k, v in cost.retrain_parts.items())}); "
+        f"one unit of loss for a window costs {cost.loss_unit_price:,.0f}; alpha = {cost.alpha:.3f}"
     )
 
-    result = replay(make_policy(DEFAULT), matrix.L, cost.alpha, val_loss=matrix.val_loss,
-                    warmup=WARMUP)
+    frame, spec = load_dataset("elec2", data_dir())
+    print(
+        f"building the loss matrix of ELEC2 ({len(frame):,} rows, 40 windows; cached after the "
+        f"first run) ...",
+        flush=True,
+    )
+    matrix = build_loss_matrix(
+        frame,
+        spec.time_column,
+        spec.target,
+        40,
+        spec.estimator(),
+        loss=spec.loss,
+        cache_dir=REPO / "benchmark-cache",
+        features=spec.feature_columns(frame),
+    )
+
+    result = replay(
+        make_policy(DEFAULT), matrix.L, cost.alpha, val_loss=matrix.val_loss, warmup=WARMUP
+    )
     print(f"\npolicy '{DEFAULT}': decisions where it retrained")
     for decision in result.decisions:
         if decision.action != "keep":
@@ -79,15 +91,18 @@ def main() -> None:
 
     rows = [(DEFAULT, result.cost, result.n_retrains)]
     for name in ("never", "always"):
-        other = replay(make_policy(name), matrix.L, cost.alpha, val_loss=matrix.val_loss,
-                       warmup=WARMUP)
+        other = replay(
+            make_policy(name), matrix.L, cost.alpha, val_loss=matrix.val_loss, warmup=WARMUP
+        )
         rows.append((name, other.cost, other.n_retrains))
     theta, best = oracle_cost(matrix.L, cost.alpha, WARMUP)
     rows.append(("oracle (hindsight)", best, int(theta.sum())))
     print(f"\n{'strategy':20s} {'cost':>14s} {'retrains':>9s} {'vs oracle':>10s}")
     for name, loss_units, retrains in rows:
-        print(f"{name:20s} {cost.to_money(loss_units):>10,.0f} {cost.currency} {retrains:9d} "
-              f"{loss_units / best:10.3f}")
+        print(
+            f"{name:20s} {cost.to_money(loss_units):>10,.0f} {cost.currency} {retrains:9d} "
+            f"{loss_units / best:10.3f}"
+        )
 
 
 if __name__ == "__main__":
