@@ -7,7 +7,7 @@ retraining, always retraining, and the best schedule in hindsight (the oracle), 
 
 Run it from the repository root:
 
-    .venv/bin/python examples/quickstart.py [--compute-cost 100] [--people-cost 80] [--error-cost 0.02]
+    .venv/bin/python examples/quickstart.py [--compute-cost 100] [--error-cost 0.02] ...
 
 It reads ``../shared/data/elec2.parquet`` when present and otherwise rebuilds it from PyPI.
 """
