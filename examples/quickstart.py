@@ -82,7 +82,7 @@ def main() -> None:
     result = replay(
         make_policy(DEFAULT), matrix.L, cost.alpha, val_loss=matrix.val_loss, warmup=WARMUP
     )
-    print(f"\npolicy '{DEFAULT}': decisions where it retrained")
+    print(f"\npolicy '{DEFAULT}': its retrains and what the gate did with each challenger")
     for decision in result.decisions:
         if decision.action != "keep":
             print(f"  window {decision.step:2d}  {decision.action:8s} {decision.reason}")

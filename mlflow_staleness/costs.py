@@ -124,11 +124,17 @@ class CostModel:
 
     def to_money(self, loss: float) -> float:
         """Convert loss units (a per-step loss, or a sum of them) to money."""
-        return float(loss) * self.loss_unit_price
+        return _number("loss", loss) * self.loss_unit_price
 
     def to_loss(self, money: float) -> float:
         """Convert money to loss units."""
-        return float(money) / self.loss_unit_price
+        return _number("money", money) / self.loss_unit_price
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        raise InvalidInputError(f"{name} must be a number, got {value!r}")
+    return float(value)
 
 
 def served_models(theta: object) -> np.ndarray:
@@ -237,8 +243,8 @@ def oracle_schedule(L: object, retrain_cost: object = 0.0) -> tuple[np.ndarray, 
         B(s) = c_s + \\min_{s < e \\le T} \\big(P_{s-1}(e) - P_{s-1}(s) + B(e)\\big),
         \\quad B(T) = 0,
 
-    where ``c_1 = 0`` and ``c_s`` is the retrain cost at ``s``. That is ``O(T^2)`` time and
-    ``O(T)`` memory beyond ``L``. Ties go to the schedule with fewer retrains.
+    where ``c_1 = 0`` and ``c_s`` is the retrain cost at ``s``. That is ``O(T^2)`` time, and
+    ``O(T^2)`` memory for the prefix sums. Ties go to the schedule with fewer retrains.
 
     Examples
     --------

@@ -31,10 +31,11 @@ identical data; the overall score is the mean over those columns (0 when there i
   differences of the missing rate and of the rate of infinite values. ``W_1`` is the mean
   distance each unit of probability mass must travel; unlike a
   Kolmogorov–Smirnov statistic it keeps growing with the size of a shift instead of saturating at 1,
-  and unlike a p-value it does not depend on the row count. Dividing by the reference spread makes
+  and unlike a p-value it does not depend on the row count. Dividing by a spread makes
   the score unit-free (a shift of one standard deviation of a normal scores about 1), so columns
   in seconds and columns in dollars can be ranked side by side. The robust spread is used so that
-  a few outliers in the reference do not hide the drift of every other value. A column that has
+  a few outliers do not hide the drift of every other value; the larger of the two is used so that
+  a column that was nearly constant in the reference does not score without bound. A column that has
   no finite values on one side gets only the rate terms.
 - Categorical: the total variation distance ``½ Σ |p_ref(c) - p_cur(c)|`` over the union of the
   listed categories, with the "other" bucket and the missing values counted as two more
@@ -272,8 +273,8 @@ class DataFingerprint:
     >>> df = pd.DataFrame({"age": rng.normal(40, 10, 10_000).round(),
     ...                    "plan": rng.choice(["free", "pro"], 10_000, p=[0.8, 0.2])})
     >>> fp = DataFingerprint.from_frame(df)
-    >>> fp.n_rows, fp.schema["plan"]
-    (10000, ColumnType(kind='categorical', dtype='str'))
+    >>> fp.n_rows, fp.schema["plan"].kind
+    (10000, 'categorical')
     >>> fp.quantile("age", 0.5)
     40.0
     >>> fp.columns["plan"].counts

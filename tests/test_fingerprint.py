@@ -520,7 +520,9 @@ def test_distance_reports_a_datetime_that_became_a_number() -> None:
     reference = fingerprint_of(t=pd.to_datetime(["2024-01-01", "2024-01-02"]))
     current = fingerprint_of(t=[1.0, 2.0])
     report = distance(reference, current)
-    assert dict(report.schema_changes) == {"t": "type changed: datetime64[us] -> float64"}
+    (change,) = report.schema_changes.values()
+    assert change.startswith("type changed: datetime64[")  # the unit depends on pandas' version
+    assert change.endswith("-> float64")
     assert report.score == 0.0
 
 

@@ -250,3 +250,42 @@ def test_the_result_unpacks_as_losses_validation_losses_and_windows():
     assert L is result.L
     assert val_loss is result.val_loss
     assert windows is result.windows
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        (["x", "y"], "must not include the time column or the target"),
+        ("x", "must be a list of column names"),
+    ],
+)
+def test_features_that_leak_or_are_not_a_list_are_refused(features, message):
+    frame = pd.DataFrame({"t": np.arange(100), "x": np.arange(100.0), "y": np.arange(100) % 2})
+    with pytest.raises(InvalidInputError, match=message):
+        build_loss_matrix(frame, "t", "y", 4, LogisticRegression(), features=features)
+
+
+def test_a_window_the_model_cannot_learn_from_is_named():
+    frame = pd.DataFrame(
+        {"t": np.arange(100), "x": np.arange(100.0), "y": np.r_[np.zeros(50), np.arange(50) % 2]}
+    )
+    with pytest.raises(InvalidInputError, match="the model of window 0"):
+        build_loss_matrix(frame, "t", "y", 4, LogisticRegression())
+
+
+def test_a_continuous_target_is_refused_for_an_error_rate():
+    frame = pd.DataFrame({"t": np.arange(100), "x": np.arange(100.0), "y": np.linspace(0, 1, 100)})
+    with pytest.raises(InvalidInputError, match="needs class labels"):
+        build_loss_matrix(frame, "t", "y", 4, LinearRegression())
+
+
+def test_a_text_target_is_refused_for_a_regression_loss():
+    frame = pd.DataFrame({"t": np.arange(100), "x": np.arange(100.0), "y": ["a", "b"] * 50})
+    with pytest.raises(InvalidInputError, match="needs a numeric target"):
+        build_loss_matrix(frame, "t", "y", 4, LinearRegression(), loss="normalised_mae")
+
+
+def test_something_that_is_not_an_estimator_is_refused():
+    frame = pd.DataFrame({"t": np.arange(100), "x": np.arange(100.0), "y": np.arange(100) % 2})
+    with pytest.raises(InvalidInputError, match="must be a scikit-learn estimator"):
+        build_loss_matrix(frame, "t", "y", 4, "gbm")

@@ -475,3 +475,22 @@ def test_the_result_counts_its_retrains_and_deploys(stream):
 
     assert isinstance(result, ReplayResult)
     assert (result.n_retrains, result.n_deploys) == (3, 2)
+
+
+@pytest.mark.parametrize("warmup", [0, -2, 2.5, 12])
+def test_oracle_cost_refuses_a_warmup_that_does_not_fit(warmup):
+    L = np.where(np.triu(np.ones((12, 12)), k=1) > 0, 0.2, np.nan)
+    with pytest.raises(InvalidInputError, match="warmup"):
+        oracle_cost(L, 0.1, warmup)
+
+
+def test_replay_refuses_validation_losses_that_are_not_numbers():
+    L = np.where(np.triu(np.ones((12, 12)), k=1) > 0, 0.2, np.nan)
+    with pytest.raises(InvalidInputError, match="val_loss must be an array of numbers"):
+        replay(make_policy("never"), L, 0.1, val_loss=["a"] * 12)
+
+
+def test_replay_refuses_windows_that_are_not_a_sequence():
+    L = np.where(np.triu(np.ones((12, 12)), k=1) > 0, 0.2, np.nan)
+    with pytest.raises(InvalidInputError, match="windows must be a sequence"):
+        replay(make_policy("never"), L, 0.1, windows=5)

@@ -1,5 +1,6 @@
-"""Build the loss matrix ``L`` of a time-ordered dataset: one model per window, scored on every
-later window.
+"""Build the loss matrix ``L`` of a time-ordered dataset: one model per window (trained on its
+first 80% in time order, plus earlier windows when ``train_windows > 1``), scored on every later
+window.
 
 ``L[i, t]`` is the loss of the model trained on window ``i`` (its first 80% in time order) serving
 window ``t > i``. The matrix is what every schedule is scored on, and what the oracle optimises.
@@ -70,10 +71,12 @@ class LossMatrix:
         Feature-only frames (no target), one per window.
     row_errors : RowErrors
         Row-level losses of each model on each later window, for the drift-detector baselines.
-
-    It also unpacks as ``L, val_loss, windows``.
     loss : str
         ``"error_rate"`` or ``"normalised_mae"``.
+    features : tuple of str
+        The feature columns the models were trained on.
+
+    It also unpacks as ``L, val_loss, windows``.
     """
 
     L: np.ndarray
@@ -128,6 +131,23 @@ def _prepare_features(frame: pd.DataFrame, features: Sequence[str]) -> pd.DataFr
         else:
             out[name] = column.astype(str).where(column.notna()).astype("category")
     return pd.DataFrame(out, index=frame.index)
+
+
+def _check_target(column: pd.Series, name: str, loss: str) -> None:
+    """A regression target must be numeric; an error rate needs class labels."""
+    if loss == "normalised_mae" and not pd.api.types.is_numeric_dtype(column.dtype):
+        raise InvalidInputError(
+            f"loss 'normalised_mae' needs a numeric target, got {name!r} of dtype {column.dtype}"
+        )
+    if (
+        loss == "error_rate"
+        and pd.api.types.is_float_dtype(column.dtype)
+        and not np.all(np.mod(column.to_numpy(dtype=float), 1) == 0)
+    ):
+        raise InvalidInputError(
+            f"loss 'error_rate' needs class labels, got a continuous target {name!r}; use "
+            f"loss='normalised_mae' for regression"
+        )
 
 
 def _row_losses(loss: str, y_true: np.ndarray, y_pred: np.ndarray, scale: float) -> np.ndarray:
@@ -192,7 +212,7 @@ def build_loss_matrix(
         hash
         of the data and the settings, and reused.
     features
-        Feature columns; default every column but ``time_column`` and ``target``.
+        Feature columns (never the time column or the target); default every other column.
 
     Returns
     -------
@@ -227,6 +247,20 @@ def build_loss_matrix(
         raise InvalidInputError(f"train_windows must be an integer >= 1, got {train_windows!r}")
     if features is None:
         features = [c for c in frame.columns if c not in (time_column, target)]
+    if isinstance(features, str) or not all(isinstance(c, str) for c in features):
+        raise InvalidInputError(f"features must be a list of column names, got {features!r}")
+    features = list(features)
+    leaking = [c for c in features if c in (time_column, target)]
+    if leaking:
+        raise InvalidInputError(
+            f"features must not include the time column or the target, got {leaking}"
+        )
+    if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+        raise InvalidInputError(
+            f"estimator must be a scikit-learn estimator with fit and predict, got {estimator!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise InvalidInputError(f"seed must be an integer, got {seed!r}")
     missing = [c for c in features if c not in frame.columns]
     if missing:
         raise InvalidInputError(f"feature columns {missing} are not in the frame")
@@ -237,8 +271,14 @@ def build_loss_matrix(
             f"target {target!r} has {int(frame[target].isna().sum())} missing values; drop or fill "
             f"them first"
         )
+    _check_target(frame[target], target, loss)
 
-    ordered = frame.sort_values(time_column, kind="stable").reset_index(drop=True)
+    try:
+        ordered = frame.sort_values(time_column, kind="stable").reset_index(drop=True)
+    except TypeError as exc:
+        raise InvalidInputError(
+            f"time column {time_column!r} must hold values of one orderable type: {exc}"
+        ) from exc
     bounds = window_bounds(len(ordered), n_windows)
     X = _prepare_features(ordered, features)
     y = ordered[target].to_numpy()
@@ -276,17 +316,23 @@ def build_loss_matrix(
     for i in range(T):
         start = bounds[max(0, i - train_windows + 1)]
         split = bounds[i] + math.floor(_TRAIN_FRACTION * (bounds[i + 1] - bounds[i]))
-        model = clone(estimator)
-        if "random_state" in model.get_params():
-            model.set_params(random_state=seed)
-        model.fit(X.iloc[start:split], y[start:split])
         held_out = slice(split, bounds[i + 1])
-        val_rows = _row_losses(loss, y[held_out], model.predict(X.iloc[held_out]), scales[i])
-        val_loss[i] = _window_loss(loss, val_rows)
-        if i + 1 == T:
-            break
         later = slice(bounds[i + 1], bounds[T])
-        predictions = model.predict(X.iloc[later])
+        try:
+            model = clone(estimator)
+            if "random_state" in model.get_params():
+                model.set_params(random_state=seed)
+            model.fit(X.iloc[start:split], y[start:split])
+            val_predictions = model.predict(X.iloc[held_out])
+            predictions = model.predict(X.iloc[later]) if i + 1 < T else None
+        except (ValueError, TypeError) as exc:
+            raise InvalidInputError(
+                f"the model of window {i} (training rows {start}..{split - 1}) could not be "
+                f"trained or scored: {exc}"
+            ) from exc
+        val_loss[i] = _window_loss(loss, _row_losses(loss, y[held_out], val_predictions, scales[i]))
+        if predictions is None:
+            break
         for t in range(i + 1, T):
             rows = slice(bounds[t] - bounds[i + 1], bounds[t + 1] - bounds[i + 1])
             errors = _row_losses(loss, y[bounds[t] : bounds[t + 1]], predictions[rows], scales[t])

@@ -100,10 +100,14 @@ def _check_int(name: str, value: object, minimum: int) -> int:
 def oracle_cost(L: object, retrain_cost: object, warmup: int = 5) -> tuple[np.ndarray, float]:
     """The best schedule in hindsight over the span :func:`replay` scores.
 
-    It is ``oracle_schedule(L[warmup-1:, warmup-1:])``, padded back to length ``T``.
+    It is ``oracle_schedule(L[warmup-1:, warmup-1:])``, padded back to length ``T``. Returns
+    the schedule and its cost.
     """
     losses = check_loss_matrix(L)
     T = losses.shape[0]
+    warmup = _check_int("warmup", warmup, 1)
+    if warmup >= T:
+        raise InvalidInputError(f"warmup={warmup} needs T >= {warmup + 1} windows, got T={T}")
     costs = check_retrain_costs(retrain_cost, T)
     theta_sub, cost = oracle_schedule(losses[warmup - 1 :, warmup - 1 :], costs[warmup - 1 :])
     theta = np.zeros(T, dtype=bool)
@@ -173,11 +177,18 @@ def replay(
     if val_loss is None:
         validation = np.full(T, np.nan)
     else:
-        validation = np.asarray(val_loss, dtype=float)
+        try:
+            validation = np.asarray(val_loss, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"val_loss must be an array of numbers: {exc}") from exc
         if validation.shape != (T,):
             raise InvalidInputError(
                 f"val_loss must have length T={T}, got shape {validation.shape}"
             )
+    if windows is not None and not isinstance(windows, Sequence):
+        raise InvalidInputError(
+            f"windows must be a sequence of T={T} frames (or None), got {type(windows).__name__}"
+        )
     if windows is not None and len(windows) != T:
         raise InvalidInputError(f"windows must hold T={T} frames, got {len(windows)}")
 

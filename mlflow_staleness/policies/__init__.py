@@ -59,7 +59,7 @@ def make_policy(name: str, **params: Any) -> Policy:
     InvalidInputError
         (a ``ValueError``) for an unknown name or parameter, listing what is allowed.
     """
-    if name not in POLICIES:
+    if not isinstance(name, str) or name not in POLICIES:
         raise InvalidInputError(
             f"unknown policy {name!r}; valid names are {', '.join(sorted(POLICIES))}"
         )

@@ -12,9 +12,9 @@ measured, is the age curve ``e(k)``; its standard error per age is the curve's u
 warm-up versions provide the first measurements; every retrain adds more.
 
 **The served model.** Its expected excess at age ``a`` is ``e(a)``, plus its own deviation from the
-curve where it has been measured against a fresh model (on windows right after a retrain), shrunk
-towards zero by :data:`PRIOR_WINDOWS`: a few noisy windows are weak evidence that a model is
-unusual.
+curve where it has been measured against a fresh model (on windows right after a retrain): the
+mean over its latest :data:`RECENT` such windows. (Shrinking that mean towards zero scored worse on
+the decision benchmark.)
 
 **Fresh loss per window** (for simulations on the history): exact where known; elsewhere the
 youngest existing model's loss less the excess its age carries; the typical fresh loss where no
@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 
 RECENT = 6  # latest windows whose deviations from the age curve count for the served model
-PRIOR_WINDOWS = 0.0  # weight, in windows, of the prior that the served model is typical
 _SD_FLOOR = 1e-3  # smallest standard deviation, as a share of the typical loss
 
 
@@ -178,8 +177,8 @@ def served_excess(
         ]
     )
     n = len(deviations)
-    deviation = float(np.sum(deviations)) / (n + PRIOR_WINDOWS) if n else 0.0
-    deviation_sd = fresh.typical_sd / math.sqrt(n + PRIOR_WINDOWS) if n else 0.0
+    deviation = float(np.mean(deviations)) if n else 0.0
+    deviation_sd = fresh.typical_sd / math.sqrt(n) if n else 0.0
     current = fresh.excess_at(step - served) + deviation
     sd = math.hypot(fresh.excess_sd_at(step - served), deviation_sd)
     accumulated = sum(

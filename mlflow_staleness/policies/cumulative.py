@@ -28,8 +28,10 @@ class Cumulative(Policy):
     guarantee, since staleness is estimated. With staleness growing linearly in age it retrains at
     age :math:`\\sqrt{2\\alpha/\\beta}`, which is also the optimal fixed interval.
 
-    Staleness is estimated by a panel model of every revealed loss (see
-    :mod:`mlflow_staleness.policies._panel`).
+    Staleness is estimated from the age curve of every revealed loss (see
+    :mod:`mlflow_staleness.policies._excess`). On the decision benchmark, counting from the last
+    paid retrain instead of the last deploy (so that a rejected challenger resets the count) cost
+    more: geometric mean 1.155 against 1.141.
 
     References
     ----------

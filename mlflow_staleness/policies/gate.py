@@ -25,6 +25,9 @@ def default_gate(obs: Observation) -> Decision:
     data. (Averaging the served model over more windows scored worse on the decision benchmark:
     windows differ in difficulty more than a model changes.) A challenger trained on an unusual
     window shows it in its validation loss, and is rejected.
+
+    The verdict's ``staleness_per_step`` is the expected saving per step of deploying: the served
+    model's expected loss minus the challenger's (negative for a rejection).
     """
     challenger = obs.challenger
     losses, val_loss = np.asarray(obs.losses), np.asarray(obs.val_loss)

@@ -21,7 +21,7 @@ class Periodic(Policy):
     period
         The interval in windows. ``None`` (the default) chooses it at every step as the interval
         that minimises the simulated cost over the observed history (unobserved entries filled in
-        by the panel model); ``inf`` when no interval beats never retraining.
+        from the age curve); ``inf`` when no interval beats never retraining.
 
     Examples
     --------

@@ -23,7 +23,7 @@ class Threshold(Policy):
     tau
         The threshold, in loss units per step. ``None`` (the default) tunes it at every step by
         simulation on the observed history: the loss matrix of the windows whose labels have
-        arrived, with unobserved entries filled in by the panel model, is replayed under each
+        arrived, with unobserved entries filled in from the age curve, is replayed under each
         candidate threshold, and the cheapest wins (ties go to the larger threshold). The future
         is never used.
 
