@@ -45,6 +45,7 @@ from benchmark_decisions import (  # noqa: E402
 
 from mlflow_staleness.backtest import LossMatrix, oracle_cost, replay  # noqa: E402
 from mlflow_staleness.backtest.datasets import DATASETS  # noqa: E402
+from mlflow_staleness.backtest.loss_matrix import TRAIN_FRACTION  # noqa: E402
 from mlflow_staleness.backtest.metrics import geometric_mean  # noqa: E402
 from mlflow_staleness.estimators import SimilarityEstimator  # noqa: E402
 from mlflow_staleness.fingerprint import DataFingerprint, distance  # noqa: E402
@@ -54,7 +55,6 @@ AGES = (1, 2, 4, 8)  # ages of the served model at which each window is estimate
 LEVEL = 0.9
 LABEL_DELAYS = (1, 3, 6)
 DEFAULT_OUT = REPO / "benchmarks" / "estimators"
-_TRAIN_FRACTION = 0.8
 
 
 class Distances:
@@ -63,7 +63,7 @@ class Distances:
     def __init__(self, matrix: LossMatrix) -> None:
         self.windows = [DataFingerprint.from_frame(w) for w in matrix.windows]
         self.validation = [
-            DataFingerprint.from_frame(w.iloc[math.floor(_TRAIN_FRACTION * len(w)) :])
+            DataFingerprint.from_frame(w.iloc[math.floor(TRAIN_FRACTION * len(w)) :])
             for w in matrix.windows
         ]
         self._memo: dict[tuple[str, int, int], float] = {}

@@ -21,10 +21,18 @@ import pandas as pd
 
 from mlflow_staleness.exceptions import InvalidInputError
 
-__all__ = ["LOSSES", "LossMatrix", "RowErrors", "build_loss_matrix", "window_bounds"]
+__all__ = [
+    "LOSSES",
+    "TRAIN_FRACTION",
+    "LossMatrix",
+    "RowErrors",
+    "build_loss_matrix",
+    "window_bounds",
+]
 
 LOSSES = ("error_rate", "normalised_mae")
-_TRAIN_FRACTION = 0.8
+#: Share of each window, in time order, that trains its model; the rest validates it.
+TRAIN_FRACTION = 0.8
 _CACHE_VERSION = 1
 
 
@@ -315,7 +323,7 @@ def build_loss_matrix(
     scales = [_mad(y[bounds[w] : bounds[w + 1]]) for w in range(T)]
     for i in range(T):
         start = bounds[max(0, i - train_windows + 1)]
-        split = bounds[i] + math.floor(_TRAIN_FRACTION * (bounds[i + 1] - bounds[i]))
+        split = bounds[i] + math.floor(TRAIN_FRACTION * (bounds[i + 1] - bounds[i]))
         held_out = slice(split, bounds[i + 1])
         later = slice(bounds[i + 1], bounds[T])
         try:
