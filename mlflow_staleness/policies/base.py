@@ -93,10 +93,6 @@ class Observation:
         """The latest window whose labels have arrived."""
         return self.step - self.label_delay
 
-    def served_losses(self) -> np.ndarray:
-        """Revealed losses of the served model on the windows it has served, in time order."""
-        return self.losses[self.served, self.deployed_at : self.last_labelled + 1]
-
 
 class Policy:
     """Base class of all policies.
