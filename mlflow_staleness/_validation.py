@@ -23,6 +23,16 @@ def check_nonnegative(
     return number
 
 
+def check_int(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` as an int, or raise if it is not an integer >= ``minimum``.
+
+    Booleans are refused: ``True`` is an int to Python, but never a count.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def check_loss_matrix(L: object, *, name: str = "L") -> np.ndarray:
     """Return ``L`` as a square float array, or raise with the shape that came."""
     try:

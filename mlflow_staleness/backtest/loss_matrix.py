@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlflow_staleness._validation import check_int
 from mlflow_staleness.exceptions import InvalidInputError
 
 __all__ = [
@@ -112,8 +113,7 @@ def window_bounds(n_rows: int, n_windows: int) -> np.ndarray:
     >>> window_bounds(20, 3).tolist()
     [0, 6, 13, 20]
     """
-    if not isinstance(n_windows, int | np.integer) or n_windows < 2:
-        raise InvalidInputError(f"n_windows must be an integer >= 2, got {n_windows!r}")
+    n_windows = check_int("n_windows", n_windows, 2)
     if n_rows < 5 * n_windows:
         raise InvalidInputError(
             f"{n_windows} windows need at least 5 rows each ({5 * n_windows} rows), got {n_rows} "
@@ -251,8 +251,7 @@ def build_loss_matrix(
             )
     if loss not in LOSSES:
         raise InvalidInputError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
-    if not isinstance(train_windows, int | np.integer) or train_windows < 1:
-        raise InvalidInputError(f"train_windows must be an integer >= 1, got {train_windows!r}")
+    train_windows = check_int("train_windows", train_windows, 1)
     if features is None:
         features = [c for c in frame.columns if c not in (time_column, target)]
     if isinstance(features, str) or not all(isinstance(c, str) for c in features):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mlflow_staleness._validation import check_loss_matrix, check_retrain_costs
+from mlflow_staleness._validation import check_int, check_loss_matrix, check_retrain_costs
 from mlflow_staleness.costs import oracle_schedule, schedule_cost, served_models
 from mlflow_staleness.decision import Decision
 from mlflow_staleness.exceptions import InvalidInputError
@@ -91,12 +91,6 @@ class ReplayResult:
         return figure
 
 
-def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise InvalidInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def oracle_cost(L: object, retrain_cost: object, warmup: int = 5) -> tuple[np.ndarray, float]:
     """The best schedule in hindsight over the span :func:`replay` scores.
 
@@ -105,7 +99,7 @@ def oracle_cost(L: object, retrain_cost: object, warmup: int = 5) -> tuple[np.nd
     """
     losses = check_loss_matrix(L)
     T = losses.shape[0]
-    warmup = _check_int("warmup", warmup, 1)
+    warmup = check_int("warmup", warmup, 1)
     if warmup >= T:
         raise InvalidInputError(f"warmup={warmup} needs T >= {warmup + 1} windows, got T={T}")
     costs = check_retrain_costs(retrain_cost, T)
@@ -167,8 +161,8 @@ def replay(
         )
     losses = check_loss_matrix(L)
     T = losses.shape[0]
-    label_delay = _check_int("label_delay", label_delay, 1)
-    warmup = _check_int("warmup", warmup, 1)
+    label_delay = check_int("label_delay", label_delay, 1)
+    warmup = check_int("warmup", warmup, 1)
     if losses.shape[0] < warmup + 2:
         raise InvalidInputError(
             f"a replay with warmup={warmup} needs T >= {warmup + 2} windows, got T={T}"

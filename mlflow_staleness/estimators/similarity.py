@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from mlflow_staleness._validation import check_nonnegative
+from mlflow_staleness._validation import check_int, check_nonnegative
 from mlflow_staleness.estimators.base import Estimate
 from mlflow_staleness.exceptions import InvalidInputError
 
@@ -87,12 +87,7 @@ class SimilarityEstimator:
         slope0 = check_nonnegative("prior_slope", self.prior_slope)
         offset0 = float(self.prior_offset)
         sd0 = check_nonnegative("prior_sd", self.prior_sd)
-        if (
-            isinstance(self.min_pairs, bool)
-            or not isinstance(self.min_pairs, int)
-            or (self.min_pairs < 1)
-        ):
-            raise InvalidInputError(f"min_pairs must be an integer >= 1, got {self.min_pairs!r}")
+        check_int("min_pairs", self.min_pairs, 1)
         rows = [(float(d), float(delta), bool(v)) for d, delta, v in pairs]
         bad = [r for r in rows if not (math.isfinite(r[0]) and math.isfinite(r[1]) and r[0] >= 0)]
         if bad:

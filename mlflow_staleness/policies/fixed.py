@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mlflow_staleness._validation import check_int
 from mlflow_staleness.decision import Decision
-from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
 from mlflow_staleness.policies.gate import deploy_always
 
@@ -31,8 +31,7 @@ class Fixed(Policy):
         self.every = every
 
     def start(self) -> Fixed:
-        if isinstance(self.every, bool) or not isinstance(self.every, int) or self.every < 1:
-            raise InvalidInputError(f"every must be an integer >= 1, got {self.every!r}")
+        check_int("every", self.every, 1)
         return self
 
     def decide(self, obs: Observation) -> Decision:

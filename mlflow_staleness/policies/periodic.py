@@ -35,10 +35,11 @@ class Periodic(Policy):
         self.period = period
 
     def start(self) -> Periodic:
-        if self.period is not None and (
-            isinstance(self.period, bool) or not isinstance(self.period, int) or self.period < 1
+        period = self.period
+        if period is not None and (
+            isinstance(period, bool) or not isinstance(period, int) or period < 1
         ):
-            raise InvalidInputError(f"period must be an integer >= 1 or None, got {self.period!r}")
+            raise InvalidInputError(f"period must be an integer >= 1 or None, got {period!r}")
         self.period_ = self.period
         return self
 
