@@ -7,6 +7,9 @@ The engine (this package minus the MLflow adapter) is numpy, pandas and scikit-l
 - :mod:`mlflow_staleness.estimators`: staleness estimates with their uncertainty;
 - :mod:`mlflow_staleness.policies`: the decision strategies, one module each;
 - :mod:`mlflow_staleness.backtest`: loss matrices of real streams, and replays of policies.
+
+The MLflow side (:class:`Advisor`, :func:`log_reference`, :class:`Recommendation`) is imported on
+first use, so that the engine alone never imports mlflow.
 """
 
 from mlflow_staleness.costs import CostModel, oracle_schedule, schedule_cost
@@ -23,7 +26,22 @@ from mlflow_staleness.policies import DEFAULT, make_policy
 
 __version__ = "0.1.0"
 
-__all__ = [
+_LAZY = {
+    "Advisor": "mlflow_staleness.advisor",
+    "Recommendation": "mlflow_staleness.recommendation",
+    "log_reference": "mlflow_staleness.adapter.reference",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'mlflow_staleness' has no attribute {name!r}")
+
+
+__all__ = [  # noqa: RUF022 - the engine first, then the MLflow side
     "DEFAULT",
     "CostModel",
     "DataFingerprint",
@@ -39,4 +57,7 @@ __all__ = [
     "make_policy",
     "oracle_schedule",
     "schedule_cost",
+    "Advisor",
+    "Recommendation",
+    "log_reference",
 ]

@@ -11,7 +11,9 @@ __all__ = [
     "FutureAccessError",
     "InvalidCostError",
     "InvalidInputError",
+    "RegistryError",
     "SchemaMismatchError",
+    "ServerError",
     "StalenessError",
 ]
 
@@ -41,3 +43,11 @@ class SchemaMismatchError(InvalidInputError):
 
 class FutureAccessError(StalenessError, LookupError):
     """A policy asked for a loss or a window that is not observable yet."""
+
+
+class RegistryError(StalenessError, LookupError):
+    """The registry does not hold what the advice needs: an unknown model, alias or version."""
+
+
+class ServerError(StalenessError, ConnectionError):
+    """The tracking server could not be reached in time, or refused the request."""

@@ -72,3 +72,50 @@ def make_drifting_losses() -> Callable[..., tuple[np.ndarray, np.ndarray]]:
 @pytest.fixture(scope="session")
 def make_age_only_losses() -> Callable[[np.ndarray], np.ndarray]:
     return age_only_losses
+
+
+# --- Real MLflow servers (see tests/mlflow_servers.py) -------------------------------------------
+# Imported here rather than at the top so this section stays self-contained.
+
+import warnings  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from mlflow_servers import CountingProxy, MlflowServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """One real ``mlflow server`` per test session (SQLite backend, proxied artifacts); starting
+    it takes about 10-15 s."""
+    with MlflowServer(tmp_path_factory.mktemp("mlflow_server")) as server:
+        yield server
+
+
+@pytest.fixture
+def counting_proxy(mlflow_server: MlflowServer) -> Iterator[CountingProxy]:
+    """A fresh ``CountingProxy`` in front of the session's ``mlflow_server``."""
+    with CountingProxy(mlflow_server.uri) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+def sqlite_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``sqlite:///<tmp_path>/mlflow.db`` for an embedded MLflow store.
+
+    Changes into ``tmp_path``, because such a store's default artifact root is ``./mlruns``.
+    MLflow 3.17's SQLAlchemy models use ``lazy="noload"``, which SQLAlchemy 2.1 deprecates with a
+    warning when the store module is first imported; that one warning is ignored here, since it
+    is not ours to fix and ``filterwarnings = error`` would otherwise turn it into a failure.
+    """
+    import sqlalchemy.exc
+
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message=r"The ``noload`` loader strategy is deprecated",
+            category=sqlalchemy.exc.SADeprecationWarning,
+        )
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"

@@ -1,0 +1,92 @@
+"""Connecting to a tracking server with a bounded wait, and turning MLflow's errors into ours."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from mlflow_staleness.exceptions import RegistryError, ServerError
+
+__all__ = ["DEFAULT_TIMEOUT", "connect", "mlflow_errors", "tracking_uri_of"]
+
+#: Seconds the advisor waits for a tracking server before giving up (``--server-timeout``).
+DEFAULT_TIMEOUT = 30.0
+_NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"}
+_DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED", "CUSTOMER_UNAUTHORIZED"}
+
+
+def tracking_uri_of(tracking_uri: str | None) -> str:
+    """The tracking URI in use: the one given, else ``MLFLOW_TRACKING_URI``, else MLflow's."""
+    return tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
+
+
+def connect(tracking_uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> MlflowClient:
+    """A client for the tracking server, after checking that it answers within ``timeout`` s.
+
+    MLflow's own retries can wait for minutes on a dead server, so the advisor bounds every
+    request by ``timeout`` (through ``MLFLOW_HTTP_REQUEST_TIMEOUT`` and
+    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, unless the user set them) and probes the server first.
+    """
+    uri = tracking_uri_of(tracking_uri)
+    if uri.startswith(("http://", "https://")):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout))))
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+        _probe(uri, timeout)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _probe(uri: str, timeout: float) -> None:
+    """Wait until the server answers HTTP at all, for at most ``timeout`` seconds."""
+    start = time.monotonic()
+    url = uri.rstrip("/") + "/health"
+    last = "no answer"
+    while True:
+        left = timeout - (time.monotonic() - start)
+        if left <= 0:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=max(0.1, min(left, 10.0))):
+                return
+        except urllib.error.HTTPError:
+            return  # it answered; whatever /health says, the API calls will tell
+        except (OSError, ValueError) as exc:
+            last = str(getattr(exc, "reason", exc)) or type(exc).__name__
+        time.sleep(min(1.0, max(0.0, timeout - (time.monotonic() - start))))
+    raise ServerError(
+        f"could not reach the MLflow tracking server at {uri} within {timeout:g} s "
+        f"(last error: {last}). Check that the server runs and MLFLOW_TRACKING_URI (or "
+        f"--tracking-uri) points at it; --server-timeout raises the bound."
+    )
+
+
+@contextlib.contextmanager
+def mlflow_errors(what: str, uri: str = "") -> Iterator[None]:
+    """Translate MLflow and network errors raised inside the block into one-line errors."""
+    try:
+        yield
+    except MlflowException as exc:
+        code = str(getattr(exc, "error_code", ""))
+        message = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:300]
+        if code in _NOT_FOUND:
+            raise RegistryError(f"{what}: {message}") from exc
+        if code in _DENIED or "401" in message or "403" in message:
+            raise ServerError(
+                f"{what}: the server refused it ({message}). Check the credentials "
+                f"(MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD) and permissions."
+            ) from exc
+        if "Max retries exceeded" in message or "timed out" in message.lower():
+            raise ServerError(
+                f"{what}: the tracking server {uri or ''} did not answer ({message})"
+            ) from exc
+        raise ServerError(f"{what}: MLflow error {code or ''}: {message}") from exc
+    except OSError as exc:
+        raise ServerError(f"{what}: network error talking to {uri or 'the server'}: {exc}") from exc

@@ -1,0 +1,135 @@
+"""Logging a model's reference at training time: the one line a team adds to its training script.
+
+.. code-block:: python
+
+    with mlflow.start_run():
+        model.fit(X_train, y_train)
+        mlflow.sklearn.log_model(model, name="model", registered_model_name="fraud")
+        mlflow_staleness.log_reference(valid, target="label", loss=1 - accuracy)   # the line
+"""
+
+from __future__ import annotations
+
+import math
+
+import mlflow
+import mlflow.data
+import pandas as pd
+from mlflow.entities import DatasetInput, InputTag, Metric, RunTag
+
+from mlflow_staleness.adapter.connection import mlflow_errors, tracking_uri_of
+from mlflow_staleness.adapter.reading import FINGERPRINT_PATH
+from mlflow_staleness.exceptions import InvalidInputError
+from mlflow_staleness.fingerprint import DataFingerprint
+from mlflow_staleness.losses import METRICS
+
+__all__ = ["log_reference"]
+
+
+def log_reference(
+    data: pd.DataFrame,
+    target: str | None = None,
+    loss: float | None = None,
+    loss_name: str = "val_loss",
+    run_id: str | None = None,
+    *,
+    metric: str | None = None,
+    greater_is_better: bool | None = None,
+    tracking_uri: str | None = None,
+) -> DataFingerprint:
+    """Log the reference the advisor compares current data with, on the active run or ``run_id``.
+
+    Parameters
+    ----------
+    data
+        The validation data (features, and the target column if ``target`` is given).
+    target
+        The label column; it is left out of the fingerprint.
+    loss
+        The validation loss (lower is better), logged as the metric ``loss_name``. A team that
+        tracks a score where higher is better passes the score with ``greater_is_better=True``
+        (or passes ``1 - score`` as the loss).
+    loss_name
+        The metric key the advisor reads (``--loss-key``).
+    run_id
+        The run to log on; default: the active run.
+    metric
+        How the loss is measured on fresh labels later: one of
+        :data:`mlflow_staleness.losses.METRICS`. Default: ``error_rate`` for a categorical or
+        integer target, ``mae`` for a float target.
+    greater_is_better
+        The direction of ``loss``. Default: that of ``metric``.
+
+    Returns
+    -------
+    DataFingerprint
+        The fingerprint that was logged (as the artifact ``staleness/fingerprint.json``).
+    """
+    if not isinstance(data, pd.DataFrame) or data.empty or data.shape[1] == 0:
+        raise InvalidInputError(
+            f"log_reference needs a non-empty pandas DataFrame, got {type(data).__name__}"
+            + (f" of shape {data.shape}" if isinstance(data, pd.DataFrame) else "")
+        )
+    if target is not None and target not in data.columns:
+        raise InvalidInputError(
+            f"target column {target!r} is not in the data; its columns are "
+            f"{list(data.columns)[:20]}"
+        )
+    if loss is not None and (
+        isinstance(loss, bool) or not isinstance(loss, int | float) or not math.isfinite(loss)
+    ):
+        raise InvalidInputError(f"loss must be a finite number, got {loss!r}")
+    if metric is None:
+        metric = _default_metric(data[target]) if target is not None else "error_rate"
+    if metric not in METRICS:
+        raise InvalidInputError(
+            f"unknown metric {metric!r}; the advisor measures {', '.join(sorted(METRICS))}"
+        )
+    if greater_is_better is None:
+        greater_is_better = METRICS[metric][1]
+    features = data.drop(columns=[target]) if target is not None else data
+    fingerprint = DataFingerprint.from_frame(features)
+    active = mlflow.active_run()
+    run_id = run_id or (active.info.run_id if active else None)
+    if run_id is None:
+        raise InvalidInputError(
+            "log_reference found no run: call it inside `with mlflow.start_run():`, or pass run_id"
+        )
+    client = mlflow.MlflowClient(tracking_uri=tracking_uri_of(tracking_uri))
+    dataset = mlflow.data.from_pandas(data, targets=target, name="staleness-reference")
+    with mlflow_errors(f"logging the reference on run {run_id}", client.tracking_uri):
+        client.log_text(run_id, fingerprint.to_json(), FINGERPRINT_PATH)
+        client.log_inputs(
+            run_id,
+            datasets=[
+                DatasetInput(
+                    dataset._to_mlflow_entity(),
+                    tags=[InputTag("mlflow.data.context", "validation")],
+                )
+            ],
+        )
+        tags = [
+            RunTag("staleness.loss_key", loss_name),
+            RunTag("staleness.metric", metric),
+            RunTag("staleness.greater_is_better", "true" if greater_is_better else "false"),
+        ]
+        metrics = []
+        if loss is not None:
+            metrics.append(Metric(loss_name, float(loss), _now_ms(), 0))
+        client.log_batch(run_id, metrics=metrics, tags=tags)
+    return fingerprint
+
+
+def _default_metric(target: pd.Series) -> str:
+    kind = target.dtype.kind
+    if kind == "f":
+        values = target.dropna()
+        if len(values) and not (values == values.round()).all():
+            return "mae"
+    return "error_rate"
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)

@@ -1,0 +1,263 @@
+"""Writing an advice back into MLflow, as a plan that can be printed (``--dry-run``) or executed.
+
+The order matters, since MLflow writes one request at a time and has no transactions:
+
+1. the advisor experiment and run, when they do not exist yet;
+2. the artifacts: ``history.json`` (with the new window), ``advice.json``, ``staleness.png``;
+3. the metrics ``staleness.<field>`` at step = the window's sequence number;
+4. the ``staleness.*`` tags on the served version, then the summary tag on the registered model;
+5. alias or stage moves, only when asked;
+6. ``staleness.advice_id`` on the advisor run, then on the version: the advice is complete.
+
+A cut anywhere before step 6 leaves the previous complete advice as the one readers trust: the
+history reader keeps a window's advice only once the run's ``staleness.advice_id`` names it (or
+a later write confirmed it), and the version tags are display copies checked against their id.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities import Metric, RunTag
+
+from mlflow_staleness.adapter.connection import mlflow_errors
+from mlflow_staleness.adapter.reading import (
+    ADVICE_PATH,
+    ADVISOR_RUN,
+    HISTORY_PATH,
+    PLOT_PATH,
+    AdvisorState,
+    advisor_experiment,
+)
+from mlflow_staleness.recommendation import ADVICE_ID_TAG, TAG_PREFIX, Recommendation
+
+__all__ = ["NEW_RUN", "StageDeprecationWarning", "Write", "execute", "plan_advice"]
+
+#: Stands for the advisor run's id in a plan made before the run exists.
+NEW_RUN = "<new advisor run>"
+SUMMARY_TAG = TAG_PREFIX + "summary"
+_METRIC_FIELDS = (
+    "cost_per_step",
+    "accumulated_cost",
+    "retrain_cost",
+    "staleness_per_step",
+    "accumulated_staleness",
+    "break_even_steps",
+    "confidence",
+    "uncertainty",
+    "measured_loss",
+)
+
+
+class StageDeprecationWarning(FutureWarning):
+    """Model stages are deprecated since MLflow 2.9; aliases replace them."""
+
+
+@dataclass(frozen=True)
+class Write:
+    """One write of an advice: what it does, to what, with which key and value."""
+
+    kind: str
+    target: str
+    key: str = ""
+    value: str = ""
+    payload: bytes = field(default=b"", repr=False, compare=False)
+
+    def describe(self) -> str:
+        """One line for ``--dry-run``."""
+        if self.kind == "log-artifact":
+            return f"{self.kind:<17} {self.target}: {self.key} ({len(self.payload)} bytes)"
+        detail = f"{self.key} = {self.value}" if self.value else self.key
+        return f"{self.kind:<17} {self.target}: {detail}".rstrip(": ")
+
+
+def _history_json(model_name: str, rows: list[dict]) -> bytes:
+    return json.dumps({"format": 1, "model": model_name, "windows": rows}, indent=1).encode()
+
+
+def plan_advice(
+    rec: Recommendation,
+    *,
+    state: AdvisorState,
+    history_rows: list[dict],
+    plot: bytes,
+    aliases: dict[str, str],
+    set_alias: str | None = None,
+    serving_alias: str | None = None,
+    transition_stage: str | None = None,
+    apply: bool = False,
+) -> list[Write]:
+    """Every write of ``rec``, in order. ``history_rows`` already hold the new window."""
+    model, version = rec.model_name, rec.version
+    run = state.run_id or NEW_RUN
+    on_run = f"advisor run {run}"
+    on_version = f"model {model!r} version {version}"
+    writes: list[Write] = []
+    if state.experiment_id is None:
+        writes.append(Write("create-experiment", advisor_experiment(model)))
+    if state.run_id is None:
+        writes.append(Write("create-run", advisor_experiment(model), "run name", ADVISOR_RUN))
+    advice = json.dumps(rec.to_dict(), indent=1, sort_keys=True).encode()
+    writes += [
+        Write("log-artifact", on_run, HISTORY_PATH, payload=_history_json(model, history_rows)),
+        Write("log-artifact", on_run, ADVICE_PATH, payload=advice),
+        Write("log-artifact", on_run, PLOT_PATH, payload=plot),
+    ]
+    numbers = rec.to_dict()
+    metrics = {
+        f"{TAG_PREFIX}{name}": numbers[name]
+        for name in _METRIC_FIELDS
+        if numbers.get(name) is not None
+    }
+    metrics[f"{TAG_PREFIX}retrain_advised"] = float(rec.action in ("retrain", "promote"))
+    writes.append(
+        Write(
+            "log-metrics",
+            on_run,
+            f"step {rec.window_seq} (window {rec.window})",
+            ", ".join(f"{k}={v!r}" for k, v in metrics.items()),
+            payload=json.dumps(metrics).encode(),
+        )
+    )
+    tags = rec.to_tags()
+    final = tags.pop(ADVICE_ID_TAG)
+    writes += [Write("set-version-tag", on_version, key, value) for key, value in tags.items()]
+    writes.append(Write("set-model-tag", f"model {model!r}", SUMMARY_TAG, rec.summary()))
+    if apply:
+        writes += _actions(rec, aliases, set_alias, serving_alias, transition_stage)
+    writes.append(Write("set-run-tag", on_run, ADVICE_ID_TAG, final))
+    writes.append(Write("set-version-tag", on_version, ADVICE_ID_TAG, final))
+    return writes
+
+
+def _actions(
+    rec: Recommendation,
+    aliases: dict[str, str],
+    set_alias: str | None,
+    serving_alias: str | None,
+    transition_stage: str | None,
+) -> list[Write]:
+    model = f"model {rec.model_name!r}"
+    writes = []
+    if set_alias:
+        if rec.action == "retrain" and aliases.get(set_alias) != rec.version:
+            writes.append(Write("set-alias", model, set_alias, rec.version))
+        elif rec.action == "keep" and aliases.get(set_alias) == rec.version:
+            writes.append(Write("delete-alias", model, set_alias, rec.version))
+    if rec.action == "promote" and rec.candidate_version:
+        if serving_alias and aliases.get(serving_alias) != rec.candidate_version:
+            writes.append(Write("set-alias", model, serving_alias, rec.candidate_version))
+        if transition_stage:
+            writes.append(
+                Write(
+                    "transition-stage",
+                    f"{model} version {rec.candidate_version}",
+                    "stage",
+                    transition_stage,
+                )
+            )
+    return writes
+
+
+def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> str:
+    """Make the writes in order; return the advisor run's id."""
+    uri = client.tracking_uri
+    prefix = "advisor run "
+    run_id = next((w.target[len(prefix) :] for w in writes if w.target.startswith(prefix)), NEW_RUN)
+    experiment_id = None
+    for write in writes:
+        with mlflow_errors(f"writing the advice ({write.kind} {write.key})", uri):
+            if write.kind == "create-experiment":
+                experiment_id = client.create_experiment(write.target)
+                continue
+            if write.kind == "create-run":
+                if experiment_id is None:
+                    experiment = client.get_experiment_by_name(write.target)
+                    experiment_id = experiment.experiment_id
+                run = client.create_run(
+                    experiment_id,
+                    run_name=ADVISOR_RUN,
+                    tags={f"{TAG_PREFIX}model": model_name},
+                )
+                run_id = run.info.run_id
+                continue
+            _execute_one(client, write, run_id, model_name)
+    return run_id
+
+
+def _fill(text: str, run_id: str) -> str:
+    return text.replace(NEW_RUN, run_id)
+
+
+def _execute_one(client: MlflowClient, write: Write, run_id: str, model_name: str) -> None:
+    kind = write.kind
+    if kind == "log-artifact":
+        payload = write.payload
+        if write.key.endswith(".json"):
+            payload = _fill(payload.decode(), run_id).encode()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / write.key
+            path.write_bytes(payload)
+            client.log_artifact(run_id, str(path))
+    elif kind == "log-metrics":
+        metrics = json.loads(write.payload)
+        step = int(write.key.split()[1])
+        now = int(time.time() * 1000)
+        client.log_batch(
+            run_id, metrics=[Metric(k, float(v), now, step) for k, v in metrics.items()]
+        )
+    elif kind == "set-version-tag":
+        version = write.target.rsplit(" ", 1)[-1]
+        client.set_model_version_tag(model_name, version, write.key, _fill(write.value, run_id))
+    elif kind == "set-model-tag":
+        client.set_registered_model_tag(model_name, write.key, write.value)
+    elif kind == "set-run-tag":
+        client.log_batch(run_id, tags=[RunTag(write.key, write.value)])
+    elif kind == "set-alias":
+        client.set_registered_model_alias(model_name, write.key, write.value)
+    elif kind == "delete-alias":
+        client.delete_registered_model_alias(model_name, write.key)
+    elif kind == "transition-stage":
+        warnings.warn(
+            "model stages are deprecated since MLflow 2.9; prefer --set-alias",
+            StageDeprecationWarning,
+            stacklevel=3,
+        )
+        version = write.target.rsplit(" ", 1)[-1]
+        client.transition_model_version_stage(model_name, version, write.value)
+    else:  # pragma: no cover - plan_advice makes only the kinds above
+        raise AssertionError(f"unknown write {kind!r}")
+
+
+def record_plan(model_name: str, state: AdvisorState, rows: list[dict]) -> list[Write]:
+    """The writes of ``record``: the history with the new measurements, nothing else."""
+    writes: list[Write] = []
+    if state.experiment_id is None:
+        writes.append(Write("create-experiment", advisor_experiment(model_name)))
+    if state.run_id is None:
+        writes.append(Write("create-run", advisor_experiment(model_name), "run name", ADVISOR_RUN))
+    run = state.run_id or NEW_RUN
+    writes.append(
+        Write(
+            "log-artifact",
+            f"advisor run {run}",
+            HISTORY_PATH,
+            payload=_history_json(model_name, rows),
+        )
+    )
+    return writes
+
+
+def configure_plan(model_name: str, current: dict[str, str], tags: dict[str, str]) -> list[Write]:
+    """The writes of ``configure``: the changed ``staleness.config.*`` tags."""
+    return [
+        Write("set-model-tag", f"model {model_name!r}", key, value)
+        for key, value in tags.items()
+        if current.get(key) != value
+    ]

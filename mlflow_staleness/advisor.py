@@ -1,0 +1,486 @@
+"""The advisor: read a registered model, decide for the served version, write the advice back.
+
+Examples
+--------
+A post-evaluation hook, after the team scored fresh labelled data::
+
+    from mlflow_staleness import Advisor, CostModel
+
+    advisor = Advisor("fraud", cost=CostModel(compute_cost=300, people_cost=500,
+                                               error_cost=2.0, predictions_per_step=50_000))
+    rec = advisor.advise(todays_rows, labels="is_fraud", window="2026-11-28")
+    print(rec.action, rec.reason)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mlflow_staleness.adapter import (
+    NEW_RUN,
+    AdvisorState,
+    ModelInfo,
+    RegistryReader,
+    VersionScorer,
+    Write,
+    connect,
+    execute,
+    plan_advice,
+)
+from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT
+from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advice, merge_window
+from mlflow_staleness.costs import CostModel
+from mlflow_staleness.data_files import check_usable
+from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
+from mlflow_staleness.fingerprint import DataFingerprint, distance
+from mlflow_staleness.losses import measure
+from mlflow_staleness.plots import plot_history
+from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
+from mlflow_staleness.settings import Settings, resolve
+
+__all__ = ["Advisor"]
+
+DEFAULT_SCORED_VERSIONS = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class _Context:
+    info: ModelInfo
+    settings: Settings
+    versions: list[VersionEvidence]
+    served: VersionEvidence
+    note: str
+    state: AdvisorState
+
+
+class Advisor:
+    """Advice for one registered model, written back into MLflow.
+
+    Parameters
+    ----------
+    model_name
+        The registered model.
+    cost
+        The cost model; default: the one stored by ``mlflow-staleness configure``.
+    strategy
+        A policy name (``forecast``, ``cumulative``, ``threshold``, ``periodic`` ...); default:
+        the stored one, else ``forecast``.
+    alias
+        The alias of the served version. Default: the stored one, else ``champion``; when the
+        default ``champion`` is not set, the newest version is advised and the reason says so.
+        An alias named here (or stored) that does not exist is an error.
+    tracking_uri
+        Default: ``MLFLOW_TRACKING_URI``, else MLflow's default.
+    loss_key
+        The validation-loss metric of the versions' runs; default: the stored one, else what
+        ``log_reference`` recorded, else ``val_loss``.
+    set_alias
+        With ``apply=True``: an alias (e.g. ``retrain-recommended``) pointed at the served version
+        while the advice is retrain, and removed when it returns to keep.
+    transition_stage
+        With ``apply=True`` and a promote advice: also move the candidate to this stage
+        (deprecated in MLflow since 2.9; for older setups).
+    server_timeout
+        Seconds to wait for the tracking server before giving up.
+    score_versions
+        When labels are given without predictions, also score up to this many other versions
+        (loaded through ``mlflow.pyfunc``): the age curve of staleness comes from versions of
+        different ages measured on the same windows.
+    overrides
+        Layers of settings below the arguments above and above the stored configuration,
+        highest priority first (the CLI passes its flags, then its cost file); see
+        :mod:`mlflow_staleness.settings`.
+    progress
+        Say on stderr what is being read.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        cost: CostModel | None = None,
+        strategy: str | None = None,
+        alias: str | None = None,
+        tracking_uri: str | None = None,
+        *,
+        loss_key: str | None = None,
+        set_alias: str | None = None,
+        transition_stage: str | None = None,
+        server_timeout: float = DEFAULT_TIMEOUT,
+        score_versions: int = DEFAULT_SCORED_VERSIONS,
+        overrides: Sequence[dict[str, Any]] = (),
+        progress: bool = False,
+    ) -> None:
+        if not isinstance(model_name, str) or not model_name.strip():
+            raise InvalidInputError(f"model_name must be a non-empty string, got {model_name!r}")
+        if cost is not None and not isinstance(cost, CostModel):
+            raise InvalidInputError(f"cost must be a CostModel, got {type(cost).__name__}")
+        self.model_name = model_name
+        self.cost = cost
+        self.strategy = strategy
+        self.alias = alias
+        self.tracking_uri = tracking_uri
+        self.loss_key = loss_key
+        self.set_alias = set_alias
+        self.transition_stage = transition_stage
+        self.server_timeout = server_timeout
+        self.score_versions = score_versions
+        self.overrides = list(overrides)
+        self.progress = progress
+        self.last_plan: list[Write] = []
+        self._client = None
+        self._scorer: VersionScorer | None = None
+
+    # ------------------------------------------------------------------ plumbing
+    @property
+    def client(self):
+        """The tracking client, connected on first use within the server timeout."""
+        if self._client is None:
+            self._client = connect(self.tracking_uri, timeout=self.server_timeout)
+        return self._client
+
+    def _reader(self) -> RegistryReader:
+        return RegistryReader(self.client, progress=self.progress)
+
+    def _layer(self) -> dict[str, Any]:
+        layer: dict[str, Any] = {"strategy": self.strategy, "alias": self.alias}
+        layer["loss_key"] = self.loss_key
+        if self.cost is not None:
+            c = self.cost
+            layer.update(
+                compute_cost=c.compute_cost,
+                people_cost=c.people_cost,
+                data_cost=c.data_cost,
+                risk_cost=c.risk_cost,
+                error_cost=c.error_cost,
+                predictions_per_step=c.predictions_per_step,
+                currency=c.currency,
+            )
+        return {k: v for k, v in layer.items() if v is not None}
+
+    def _context(self) -> _Context:
+        reader = self._reader()
+        info = reader.model(self.model_name)
+        settings = resolve(
+            [self._layer(), *self.overrides],
+            stored_tags=info.tags,
+            model_name=repr(self.model_name),
+        )
+        versions = reader.versions(self.model_name, loss_key=settings.loss_key)
+        if not versions:
+            raise RegistryError(
+                f"registered model {self.model_name!r} has no versions: register a version "
+                f"before asking for advice"
+            )
+        served, note = self._served(info, settings, versions)
+        fingerprint, missing = reader.fingerprint(served)
+        notes = served.notes + ((missing,) if missing else ())
+        served = dataclasses.replace(served, fingerprint=fingerprint, notes=notes)
+        versions = [served if v.version == served.version else v for v in versions]
+        return _Context(
+            info, settings, versions, served, note, reader.advisor_state(self.model_name)
+        )
+
+    def _served(
+        self, info: ModelInfo, settings: Settings, versions: Sequence[VersionEvidence]
+    ) -> tuple[VersionEvidence, str]:
+        by_number = {v.version: v for v in versions}
+        alias = settings.alias
+        if alias in info.aliases:
+            served = by_number.get(info.aliases[alias])
+            if served is None:
+                raise RegistryError(
+                    f"alias {alias!r} of {self.model_name!r} points at version "
+                    f"{info.aliases[alias]}, which does not exist"
+                )
+            note = ""
+        elif settings.alias_given:
+            known = ", ".join(f"{a} -> v{v}" for a, v in sorted(info.aliases.items())) or "none"
+            raise RegistryError(
+                f"alias {alias!r} is not set on model {self.model_name!r} (its aliases: {known}). "
+                f"Set it with `mlflow models` / MlflowClient.set_registered_model_alias, or name "
+                f"an existing alias with --alias"
+            )
+        else:
+            ready = [v for v in versions if v.status == "READY"] or list(versions)
+            served = max(ready, key=lambda v: v.number)
+            note = f"alias {alias!r} is not set, so the newest version v{served.version} is advised"
+        if served.status != "READY":
+            raise RegistryError(
+                f"version {served.version} of {self.model_name!r} is not ready (its registration "
+                f"is {served.status}); wait for it, or point {alias!r} at a ready version"
+            )
+        return served, note
+
+    # ------------------------------------------------------------------ measuring
+    def _split(
+        self, data: pd.DataFrame, labels: Any, predictions: Any
+    ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
+        if not isinstance(data, pd.DataFrame):
+            raise InvalidInputError(
+                f"current_data must be a pandas DataFrame, got {type(data).__name__}"
+            )
+        drop = []
+
+        def column_or_array(value: Any, what: str) -> np.ndarray | None:
+            if value is None:
+                return None
+            if isinstance(value, str):
+                if value not in data.columns:
+                    raise InvalidInputError(
+                        f"{what} column {value!r} is not in the data; its columns are "
+                        f"{list(map(str, data.columns))[:20]}"
+                    )
+                drop.append(value)
+                return data[value].to_numpy()
+            array = np.asarray(value).ravel()
+            if array.shape[0] != len(data):
+                raise InvalidInputError(
+                    f"{what} has {array.shape[0]} values for {len(data)} rows of data"
+                )
+            return array
+
+        y = column_or_array(labels, "labels")
+        p = column_or_array(predictions, "predictions")
+        if p is not None and y is None:
+            raise InvalidInputError("predictions were given without labels: pass labels too")
+        features = data.drop(columns=drop)
+        if features.shape[1] == 0:
+            raise InvalidInputError("the data has no feature columns besides labels/predictions")
+        check_usable(features, name="current data")
+        return features, y, p
+
+    def _measure(
+        self,
+        ctx: _Context,
+        features: pd.DataFrame,
+        labels: np.ndarray,
+        predictions: np.ndarray | None,
+        served: VersionEvidence,
+    ) -> dict[str, float]:
+        metric = served.metric or "error_rate"
+        if self._scorer is None:
+            self._scorer = VersionScorer(self.client, self.model_name)
+        if predictions is None:
+            predictions = self._scorer.predict(served.version, features)
+        measured = {served.version: measure(metric, labels, predictions)}
+        if predictions is not None and self.score_versions and not self._given_predictions:
+            others = [
+                v
+                for v in sorted(ctx.versions, key=lambda v: -v.number)
+                if v.version != served.version and v.status == "READY" and v.run_id
+            ][: self.score_versions]
+            for version in others:
+                try:
+                    scored = self._scorer.predict(version.version, features)
+                except InvalidInputError:
+                    continue  # another version that cannot be loaded adds no evidence
+                measured[version.version] = measure(version.metric or metric, labels, scored)
+        return measured
+
+    # ------------------------------------------------------------------ the API
+    def advise(
+        self,
+        current_data: pd.DataFrame,
+        labels: Any = None,
+        predictions: Any = None,
+        window: str | None = None,
+        dry_run: bool = False,
+        apply: bool = False,
+    ) -> Recommendation:
+        """Advise on ``current_data``; write the advice back unless ``dry_run``.
+
+        Parameters
+        ----------
+        current_data
+            The window's data: the features the model serves on, plus optionally the label and
+            prediction columns named by ``labels`` / ``predictions``.
+        labels, predictions
+            A column name of ``current_data`` or an array. With labels, the served version's loss
+            on the window is measured and joins the history; its predictions come from
+            ``predictions`` when given, else from loading the version through ``mlflow.pyfunc``.
+        window
+            The window's label (a date, say); default: today's UTC date. Advising twice on the
+            same window replaces its advice.
+        dry_run
+            Write nothing; :attr:`last_plan` holds the writes that would have been made.
+        apply
+            Also move aliases (``set_alias``; the serving alias on promote) or the stage.
+        """
+        rec, plan, ctx = self._prepare(current_data, labels, predictions, window, apply)
+        self.last_plan = plan
+        if dry_run:
+            return dataclasses.replace(rec, advisor_run_id=ctx.state.run_id)
+        run_id = execute(self.client, plan, model_name=self.model_name)
+        return dataclasses.replace(rec, advisor_run_id=run_id)
+
+    def _prepare(
+        self, data: pd.DataFrame, labels: Any, predictions: Any, window: str | None, apply: bool
+    ) -> tuple[Recommendation, list[Write], _Context]:
+        window = _window_label(window)
+        features, y, p = self._split(data, labels, predictions)
+        self._given_predictions = p is not None
+        ctx = self._context()
+        served = ctx.served
+        if served.fingerprint is None and served.reference_columns:
+            lost = [c for c in served.reference_columns if c not in features.columns]
+            if lost:
+                raise SchemaMismatchError(
+                    f"the current data lacks column(s) {', '.join(map(repr, lost))} of version "
+                    f"{served.version}'s reference dataset",
+                    columns=dict.fromkeys(lost, "missing from current data"),
+                )
+        fingerprint = DataFingerprint.from_frame(features)
+        measured = self._measure(ctx, features, y, p, served) if y is not None else {}
+        drift = {}
+        if served.fingerprint is not None:
+            drift[served.version] = distance(served.fingerprint, fingerprint).score
+        now_ms = int(time.time() * 1000)
+        record, history = merge_window(
+            ctx.state.history,
+            window,
+            now_ms,
+            served_version=served.version,
+            measured=measured,
+            drift=drift,
+        )
+        rec = compute_advice(
+            model_name=self.model_name,
+            versions=ctx.versions,
+            served=served,
+            history=history,
+            current=record,
+            current_fingerprint=fingerprint,
+            cost=ctx.settings.cost,
+            strategy=ctx.settings.strategy,
+            alias=ctx.settings.alias,
+            note=ctx.note,
+            evaluated_at=utc_now(),
+            advice_id=new_advice_id(),
+        )
+        rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
+        rows = _history_rows(history, record, rec, ctx.state)
+        plot = plot_history(
+            _plot_rows(rows),
+            retrain_cost=rec.retrain_cost,
+            currency=rec.currency,
+            model_name=self.model_name,
+        )
+        plan = plan_advice(
+            rec,
+            state=ctx.state,
+            history_rows=rows,
+            plot=plot,
+            aliases=ctx.info.aliases,
+            set_alias=self.set_alias,
+            serving_alias=ctx.settings.alias,
+            transition_stage=self.transition_stage,
+            apply=apply,
+        )
+        return rec, plan, ctx
+
+    def record(
+        self,
+        data: pd.DataFrame,
+        labels: Any,
+        predictions: Any = None,
+        window: str | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, float]:
+        """Record a past window's measured loss (late labels) without advising; return it."""
+        if labels is None:
+            raise InvalidInputError("record needs labels: the point is to measure the loss")
+        window = _window_label(window)
+        features, y, p = self._split(data, labels, predictions)
+        self._given_predictions = p is not None
+        ctx = self._context()
+        old = next((r for r in ctx.state.history if r.window == window), None)
+        served = ctx.served
+        if old is not None and old.served_version:
+            served = next((v for v in ctx.versions if v.version == old.served_version), served)
+        measured = self._measure(ctx, features, y, p, served)
+        _, history = merge_window(
+            ctx.state.history,
+            window,
+            int(time.time() * 1000),
+            served_version=served.version,
+            measured=measured,
+        )
+        rows = [_confirmed(r, ctx.state) for r in history]
+        from mlflow_staleness.adapter.writing import record_plan
+
+        plan = record_plan(self.model_name, ctx.state, rows)
+        self.last_plan = plan
+        if not dry_run:
+            execute(self.client, plan, model_name=self.model_name)
+        return measured
+
+    def history(self) -> list[dict]:
+        """One row per advised window (the latest complete advice), oldest first."""
+        state = self._reader().advisor_state(self.model_name)
+        return [dict(r.advice) for r in state.history if r.advice is not None]
+
+    def configure(self, settings: dict[str, Any], *, dry_run: bool = False) -> dict[str, str]:
+        """Store settings as ``staleness.config.*`` tags on the registered model."""
+        from mlflow_staleness.adapter.writing import configure_plan
+        from mlflow_staleness.settings import check_layer, config_tags
+
+        layer = check_layer(settings, "the arguments")
+        reader = self._reader()
+        info = reader.model(self.model_name)
+        tags = config_tags(layer)
+        resolve([], stored_tags={**info.tags, **tags}, model_name=repr(self.model_name))
+        plan = configure_plan(self.model_name, info.tags, tags)
+        self.last_plan = plan
+        if not dry_run:
+            execute(self.client, plan, model_name=self.model_name)
+        return tags
+
+
+def _window_label(window: str | None) -> str:
+    if window is None:
+        return datetime.now(timezone.utc).date().isoformat()
+    if not isinstance(window, str | int) or isinstance(window, bool) or not str(window).strip():
+        raise InvalidInputError(f"window must be a non-empty label, got {window!r}")
+    return str(window).strip()
+
+
+def _confirmed(record: WindowRecord, state: AdvisorState) -> dict:
+    row = record.to_dict()
+    if row["advice"] is not None:
+        row["advice"] = {**row["advice"], "confirmed": True}
+    return row
+
+
+def _history_rows(
+    history: Sequence[WindowRecord], current: WindowRecord, rec: Recommendation, state: AdvisorState
+) -> list[dict]:
+    """history.json rows: earlier trusted advice confirmed, the new one pending its id tag."""
+    rows = []
+    for record in history:
+        row = _confirmed(record, state)
+        if record.seq == current.seq:
+            row["advice"] = rec.to_dict()
+        rows.append(row)
+    return rows
+
+
+def _plot_rows(rows: Sequence[dict]) -> list[dict]:
+    return [
+        {
+            "seq": row["seq"],
+            "window": row["window"],
+            "cost_per_step": row["advice"]["cost_per_step"],
+            "accumulated_cost": row["advice"]["accumulated_cost"],
+            "action": row["advice"]["action"],
+            "version": row["advice"]["version"],
+        }
+        for row in rows
+        if row.get("advice")
+    ]

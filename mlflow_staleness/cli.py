@@ -1,0 +1,510 @@
+"""``mlflow-staleness``: the advisor on the command line, with exit codes CI can gate on.
+
+Every value option is read as text and checked here, so that a bad value, file, cost, registry
+state or server problem exits with 1 and one line on stderr; click's own exit code 2 is left for
+misuse of the command line (an unknown or missing option, conflicting flags).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlflow_staleness import __version__
+from mlflow_staleness.exceptions import StalenessError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_RETRAIN = 3
+EXIT_LOW_CONFIDENCE = 4
+
+EXIT_CODES = """\b
+Exit codes:
+  0  success
+  1  a bad value, file, cost, registry state or server problem (one line on stderr)
+  2  misuse of the command line: unknown or missing option, conflicting flags
+  3  --fail-on-retrain was given and the advice is retrain or promote
+  4  --min-confidence was given and the advice is below it, or insufficient-evidence
+Codes 3 and 4 apply under --dry-run too; 3 wins over 4.
+"""
+
+
+class Failure(click.ClickException):
+    """A problem with a value, file, cost, registry or server: exit code 1."""
+
+    exit_code = EXIT_ERROR
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+@contextmanager
+def failures() -> Iterator[None]:
+    """Turn the package's errors (and bad values) into exit code 1 with one line."""
+    try:
+        yield
+    except StalenessError as exc:
+        raise Failure(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+    except (ValueError, OSError) as exc:
+        raise Failure(
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from exc
+
+
+def _number(name: str, text: str | None, *, minimum: float = 0.0) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise Failure(f"{name} must be a number, got {text!r}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise Failure(f"{name} must be a finite number >= {minimum:g}, got {text!r}")
+    return value
+
+
+def _cost_layer(options: dict[str, Any]) -> dict[str, Any]:
+    """The settings given as flags; ``--retrain-cost`` with its parts is misuse (exit 2)."""
+    parts = ("compute_cost", "people_cost", "data_cost", "risk_cost")
+    given = [p for p in parts if options.get(p) is not None]
+    if options.get("retrain_cost") is not None and given:
+        flags = ", ".join("--" + p.replace("_", "-") for p in given)
+        raise click.UsageError(f"give --retrain-cost or its parts ({flags}), not both")
+    layer: dict[str, Any] = {}
+    for key in ("retrain_cost", *parts, "error_cost", "predictions_per_step"):
+        value = _number("--" + key.replace("_", "-"), options.get(key))
+        if value is not None:
+            layer[key] = value
+    for key in ("currency", "alias", "loss_key", "strategy"):
+        if options.get(key) is not None:
+            layer[key] = options[key]
+    return layer
+
+
+def cost_options(function: Callable) -> Callable:
+    """The cost and setting flags shared by ``advise`` and ``configure``."""
+    options = [
+        click.option("--retrain-cost", help="Total money of one retrain (or give its parts)."),
+        click.option("--compute-cost", help="Retrain part: compute."),
+        click.option("--people-cost", help="Retrain part: people's time."),
+        click.option("--data-cost", help="Retrain part: data and labels."),
+        click.option(
+            "--risk-cost", help="Retrain part: deployment risk (also the switching risk)."
+        ),
+        click.option("--error-cost", help="Money lost per unit of loss per prediction."),
+        click.option("--predictions-per-step", help="Predictions served per window."),
+        click.option("--currency", help="Shown with money, e.g. EUR."),
+        click.option("--alias", help="Alias of the served version [default: champion]."),
+        click.option("--loss-key", help="Validation-loss metric of the versions' runs."),
+        click.option("--strategy", help="forecast (default), cumulative, threshold, periodic ..."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def server_options(function: Callable) -> Callable:
+    """``--tracking-uri`` and ``--server-timeout``."""
+    function = click.option(
+        "--server-timeout",
+        default="30",
+        show_default=True,
+        help="Seconds to wait for the tracking server before giving up.",
+    )(function)
+    return click.option(
+        "--tracking-uri",
+        envvar="MLFLOW_TRACKING_URI",
+        help="Tracking server or store [default: $MLFLOW_TRACKING_URI, else MLflow's default].",
+    )(function)
+
+
+def _advisor(
+    model: str, tracking_uri: str | None, server_timeout: str, ctx: click.Context, **kw: Any
+):
+    from mlflow_staleness.advisor import Advisor
+
+    timeout = _number("--server-timeout", server_timeout, minimum=0.1)
+    return Advisor(
+        model,
+        tracking_uri=tracking_uri,
+        server_timeout=timeout,
+        progress=ctx.obj.get("verbose", False),
+        **kw,
+    )
+
+
+# ---------------------------------------------------------------------------------- the group
+@click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mlflow-staleness")
+@click.option("-v", "--verbose", is_flag=True, help="Say more on stderr (MLflow's logs too).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the result.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
+    """Retrain now, or keep the model in service? Advice as a cost trade-off, written to MLflow."""
+    ctx.ensure_object(dict)
+    ctx.obj.update(verbose=verbose, quiet=quiet)
+    level = logging.INFO if verbose else logging.WARNING
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(level)
+
+
+def _say(ctx: click.Context, message: str) -> None:
+    if not ctx.obj.get("quiet"):
+        click.echo(message, err=True)
+
+
+# ---------------------------------------------------------------------------------- advise
+@main.command(epilog=EXIT_CODES)
+@click.argument("model", required=False)
+@click.option("--data", "data_path", required=True, help="Parquet or CSV of the window's data.")
+@click.option("--target", help="Label column: measures the served version's loss.")
+@click.option("--predictions-col", help="Column of the served version's predictions.")
+@click.option("--window", help="The window's label [default: today's UTC date].")
+@cost_options
+@click.option("--cost-file", help="TOML file of costs (below the flags, above the stored ones).")
+@click.option("--json", "as_json", is_flag=True, help="Print the advice as JSON on stdout.")
+@click.option("--dry-run", is_flag=True, help="Print every write it would make; make none.")
+@click.option("--fail-on-retrain", is_flag=True, help="Exit 3 when the advice is retrain/promote.")
+@click.option("--min-confidence", help="Exit 4 when the confidence is below this (0..1).")
+@click.option(
+    "--set-alias", help="Point this alias at the served version while retrain is advised."
+)
+@click.option(
+    "--transition-stage", help="On promote, move the candidate to this stage (deprecated)."
+)
+@click.option("--all", "all_models", is_flag=True, help="Advise every configured model.")
+@click.option("--filter", "filter_string", help="With --all: e.g. \"name LIKE 'fraud-%'\".")
+@server_options
+@click.pass_context
+def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
+    """Advise on MODEL's served version with the data of one window.
+
+    With --all, advise every model configured with `configure` (and matching --filter); --data is
+    then one file for all, or a folder of MODEL.parquet / MODEL.csv files.
+    """
+    if options["all_models"] == bool(model):
+        raise click.UsageError("give a MODEL or --all, not both and not neither")
+    if options["filter_string"] and not options["all_models"]:
+        raise click.UsageError("--filter goes with --all")
+    minimum = None
+    with failures():
+        minimum = _number("--min-confidence", options["min_confidence"])
+        if minimum is not None and minimum > 1:
+            raise Failure(f"--min-confidence must lie in [0, 1], got {options['min_confidence']!r}")
+    layers = [_cost_layer(options)]
+    if options["cost_file"]:
+        with failures():
+            from mlflow_staleness.settings import read_cost_file
+
+            layers.append(read_cost_file(options["cost_file"]))
+    if options["all_models"]:
+        ctx.exit(_advise_all(ctx, layers, minimum, options))
+    with failures():
+        rec = _advise_one(ctx, model, layers, options, Path(options["data_path"]))
+    ctx.exit(_exit_code(rec, options["fail_on_retrain"], minimum))
+
+
+def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, data: Path):
+    from mlflow_staleness.data_files import read_table
+
+    frame = read_table(data, progress=True if ctx.obj.get("verbose") else None)
+    advisor = _advisor(
+        model,
+        options["tracking_uri"],
+        options["server_timeout"],
+        ctx,
+        overrides=layers,
+        set_alias=options["set_alias"],
+        transition_stage=options["transition_stage"],
+    )
+    apply = bool(options["set_alias"] or options["transition_stage"])
+    rec = advisor.advise(
+        frame,
+        labels=options["target"],
+        predictions=options["predictions_col"],
+        window=options["window"],
+        dry_run=options["dry_run"],
+        apply=apply,
+    )
+    if options["dry_run"]:
+        out = sys.stderr if options["as_json"] else sys.stdout
+        click.echo(f"dry run: {len(advisor.last_plan)} writes planned, none made:", file=out)
+        for write in advisor.last_plan:
+            click.echo(f"  {write.describe()}", file=out)
+    if options["as_json"]:
+        click.echo(json.dumps(rec.to_dict(), sort_keys=True))
+    else:
+        _print_advice(rec)
+    return rec
+
+
+def _print_advice(rec) -> None:
+    c = rec.currency
+    click.echo(f"{rec.model_name} v{rec.version}, window {rec.window}: {rec.action.upper()}")
+    click.echo(f"  reason:      {rec.reason}")
+    click.echo(
+        f"  staleness:   {rec.cost_per_step:,.2f} {c}/window ({rec.staleness_per_step:.4f} loss), "
+        f"{rec.accumulated_cost:,.2f} {c} accumulated since deploy"
+    )
+    click.echo(
+        f"  retrain:     {rec.retrain_cost:,.2f} {c}; break-even after "
+        f"{rec.break_even_steps:.1f} windows of this staleness"
+    )
+    click.echo(
+        f"  confidence:  {rec.confidence:.2f} (evidence: {', '.join(rec.evidence) or 'none'})"
+    )
+    if rec.top_features:
+        top = ", ".join(f"{n} {s:.2f}" for n, s in rec.top_features)
+        click.echo(f"  drifting:    {top}")
+    if rec.advisor_run_id:
+        click.echo(f"  advisor run: {rec.advisor_run_id}")
+
+
+def _exit_code(rec, fail_on_retrain: bool, minimum: float | None) -> int:
+    if fail_on_retrain and rec.action in ("retrain", "promote"):
+        click.echo(f"retrain recommended: {rec.reason}", err=True)
+        return EXIT_RETRAIN
+    if minimum is not None and (rec.action == "insufficient-evidence" or rec.confidence < minimum):
+        click.echo(
+            f"confidence {rec.confidence:.2f} is below --min-confidence {minimum:g} "
+            f"({rec.action}): {rec.reason}",
+            err=True,
+        )
+        return EXIT_LOW_CONFIDENCE
+    return EXIT_OK
+
+
+def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options: dict) -> int:
+    from mlflow_staleness.adapter import RegistryReader
+    from mlflow_staleness.settings import CONFIG_PREFIX
+
+    with failures():
+        advisor = _advisor("-", options["tracking_uri"], options["server_timeout"], ctx)
+        reader = RegistryReader(advisor.client)
+        names = [
+            name
+            for name in reader.model_names(options["filter_string"])
+            if any(k.startswith(CONFIG_PREFIX) for k in reader.model(name).tags)
+        ]
+    if not names:
+        click.echo(
+            "error: no configured model matches; run `mlflow-staleness configure` first", err=True
+        )
+        return EXIT_ERROR
+    data = Path(options["data_path"])
+    codes = {}
+    for name in names:
+        path = data
+        if data.is_dir():
+            path = next(
+                (
+                    data / f"{name}{s}"
+                    for s in (".parquet", ".csv")
+                    if (data / f"{name}{s}").exists()
+                ),
+                data / f"{name}.parquet",
+            )
+        try:
+            with failures():
+                rec = _advise_one(ctx, name, layers, options, path)
+            codes[name] = (_exit_code(rec, options["fail_on_retrain"], minimum), rec.action)
+        except Failure as exc:
+            exc.show()
+            codes[name] = (EXIT_ERROR, "error")
+    click.echo("summary:", err=True)
+    for name, (code, action) in codes.items():
+        click.echo(f"  {name}: {action} (exit {code})", err=True)
+    found = {code for code, _ in codes.values()}
+    for code in (EXIT_ERROR, EXIT_RETRAIN, EXIT_LOW_CONFIDENCE):
+        if code in found:
+            return code
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------- configure
+@main.command()
+@click.argument("model")
+@cost_options
+@click.option("--cost-file", help="TOML file of costs to store.")
+@click.option("--dry-run", is_flag=True, help="Print the tags it would write; write none.")
+@server_options
+@click.pass_context
+def configure(ctx: click.Context, model: str, **options: Any) -> None:
+    """Store MODEL's costs and settings as tags, so that advise needs only the data."""
+    layer = _cost_layer(options)
+    with failures():
+        if options["cost_file"]:
+            from mlflow_staleness.settings import read_cost_file
+
+            layer = {**read_cost_file(options["cost_file"]), **layer}
+        if not layer:
+            raise Failure("nothing to configure: give at least one setting, e.g. --retrain-cost")
+        advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
+        tags = advisor.configure(layer, dry_run=options["dry_run"])
+    verb = "would store" if options["dry_run"] else "stored"
+    _say(ctx, f"{verb} on registered model {model!r}:")
+    for key, value in tags.items():
+        click.echo(f"  {key} = {value}")
+
+
+# ---------------------------------------------------------------------------------- record
+@main.command()
+@click.argument("model")
+@click.option("--window", required=True, help="The past window the labels belong to.")
+@click.option("--data", "data_path", required=True, help="Parquet or CSV with the labels.")
+@click.option("--target", default="target", show_default=True, help="Label column.")
+@click.option("--predictions-col", help="Column of the served version's predictions.")
+@click.option("--dry-run", is_flag=True, help="Print the writes; make none.")
+@server_options
+@click.pass_context
+def record(ctx: click.Context, model: str, **options: Any) -> None:
+    """Record a past window's measured loss (late labels) without advising."""
+    with failures():
+        from mlflow_staleness.data_files import read_table
+
+        frame = read_table(Path(options["data_path"]))
+        advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
+        measured = advisor.record(
+            frame,
+            labels=options["target"],
+            predictions=options["predictions_col"],
+            window=options["window"],
+            dry_run=options["dry_run"],
+        )
+    for version, loss in measured.items():
+        click.echo(f"window {options['window']}: v{version} loss {loss:.4f}")
+
+
+# ---------------------------------------------------------------------------------- history
+@main.command()
+@click.argument("model")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines, one per window.")
+@server_options
+@click.pass_context
+def history(ctx: click.Context, model: str, **options: Any) -> None:
+    """A table of MODEL's past advice: one row per window, the latest complete advice."""
+    with failures():
+        advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
+        rows = advisor.history()
+    if options["as_json"]:
+        for row in rows:
+            click.echo(json.dumps(row, sort_keys=True))
+        return
+    if not rows:
+        _say(ctx, f"no advice recorded for {model!r} yet")
+        return
+    click.echo(
+        f"{'window':<20} {'ver':>4} {'action':<22} {'cost/window':>12} {'accumulated':>12} "
+        f"{'conf':>5}"
+    )
+    for row in rows:
+        cost = row.get("cost_per_step")
+        acc = row.get("accumulated_cost")
+        click.echo(
+            f"{row['window'][:20]:<20} {row['version']:>4} {row['action']:<22} "
+            f"{_money(cost):>12} {_money(acc):>12} {row['confidence']:>5.2f}"
+        )
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+# ---------------------------------------------------------------------------------- fingerprint
+@main.command()
+@click.argument("path")
+@click.option("--exclude", multiple=True, help="Column to leave out (the target, say).")
+@click.option("--out", help="Write the fingerprint JSON here instead of stdout.")
+@click.pass_context
+def fingerprint(ctx: click.Context, path: str, exclude: tuple[str, ...], out: str | None) -> None:
+    """Fingerprint a Parquet or CSV file (streamed in chunks) as JSON."""
+    with failures():
+        from mlflow_staleness.data_files import fingerprint_file
+
+        print_progress = True if ctx.obj.get("verbose") else None
+        fp, rows = fingerprint_file(Path(path), exclude=exclude, progress=print_progress)
+        text = fp.to_json()
+        if out:
+            Path(out).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text)
+    _say(ctx, f"{path}: {rows:,} rows, {len(fp.columns)} columns, digest {fp.digest}")
+
+
+# ---------------------------------------------------------------------------------- backtest
+@main.command()
+@click.argument("path")
+@click.option("--target", required=True, help="Label column.")
+@click.option("--time-column", required=True, help="Column that orders the rows in time.")
+@click.option("--windows", "n_windows", default="20", show_default=True, help="Number of windows.")
+@click.option("--alpha", default="0.1", show_default=True, help="Retrain cost in loss-windows.")
+@click.option("--loss", default="error_rate", show_default=True, help="error_rate or mae.")
+@click.pass_context
+def backtest(ctx: click.Context, path: str, **options: Any) -> None:
+    """Replay every strategy on a file against the optimal schedule in hindsight."""
+    with failures():
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        from mlflow_staleness.backtest import build_loss_matrix, oracle_cost, replay
+        from mlflow_staleness.data_files import read_table
+        from mlflow_staleness.policies import POLICIES, make_policy
+
+        n = _number("--windows", options["n_windows"], minimum=8)
+        alpha = _number("--alpha", options["alpha"])
+        if n != int(n):
+            raise Failure(f"--windows must be a whole number, got {options['n_windows']!r}")
+        frame = read_table(Path(path))
+        estimator = (
+            HistGradientBoostingRegressor(max_iter=50)
+            if options["loss"] == "mae"
+            else HistGradientBoostingClassifier(max_iter=50)
+        )
+        _say(ctx, f"training one model per window on {len(frame):,} rows ...")
+        matrix = build_loss_matrix(
+            frame,
+            options["time_column"],
+            options["target"],
+            int(n),
+            estimator,
+            loss=options["loss"],
+        )
+        L, val_loss, _ = matrix
+        _, best = oracle_cost(L, alpha)
+        click.echo(f"{'strategy':<12} {'cost/oracle':>11} {'retrains':>9}")
+        for name in sorted(POLICIES):
+            result = replay(make_policy(name), L, alpha, val_loss=val_loss)
+            click.echo(f"{name:<12} {result.cost / best:>11.3f} {result.n_retrains:>9}")
+        click.echo(f"(alpha {alpha:g} loss-windows, {int(n)} windows, oracle cost {best:.4f})")
+
+
+# ---------------------------------------------------------------------------------- demo
+@main.command()
+@click.option(
+    "--dir",
+    "folder",
+    default="mlflow-staleness-demo",
+    show_default=True,
+    help="Folder for the SQLite store and every artifact; recreated on each run.",
+)
+@click.pass_context
+def demo(ctx: click.Context, folder: str) -> None:
+    """Advise on a real drifting stream (ELEC2) in an embedded SQLite store: no server needed."""
+    from mlflow_staleness.demo import report, run_demo
+
+    with failures():
+        say = (lambda _m: None) if ctx.obj.get("quiet") else click.echo
+        result = run_demo(Path(folder), say=say)
+    click.echo(report(result))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,164 @@
+"""The advisor's settings for one model, from three layers: flags, a cost file, the model's tags.
+
+``mlflow-staleness configure`` stores the settings as ``staleness.config.*`` tags on the
+registered model, so that the post-evaluation hook, the CLI and CI all advise with the same costs.
+Each layer overrides the one below it; a layer that gives ``retrain_cost`` replaces every part
+given below it (the total lands on ``compute_cost``).
+
+Examples
+--------
+>>> stored = {"staleness.config.retrain_cost": "400", "staleness.config.error_cost": "0.5",
+...           "staleness.config.predictions_per_step": "2000", "staleness.config.currency": "EUR"}
+>>> s = resolve([{"error_cost": 1.0}], stored_tags=stored)
+>>> s.cost.retrain_cost, s.cost.error_cost, s.cost.currency, s.strategy
+(400.0, 1.0, 'EUR', 'forecast')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from mlflow_staleness.costs import CostModel
+from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError
+from mlflow_staleness.policies import DEFAULT, POLICIES
+
+__all__ = ["CONFIG_PREFIX", "COST_KEYS", "Settings", "config_tags", "read_cost_file", "resolve"]
+
+CONFIG_PREFIX = "staleness.config."
+PARTS = ("compute_cost", "people_cost", "data_cost", "risk_cost")
+COST_KEYS = ("retrain_cost", *PARTS, "error_cost", "predictions_per_step", "currency")
+OTHER_KEYS = ("alias", "loss_key", "strategy")
+ALL_KEYS = (*COST_KEYS, *OTHER_KEYS)
+DEFAULT_ALIAS = "champion"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings: the cost model, the strategy, the alias, the loss key."""
+
+    cost: CostModel
+    strategy: str = DEFAULT
+    alias: str = DEFAULT_ALIAS
+    alias_given: bool = False  # True when a layer named the alias (a missing one is an error)
+    loss_key: str | None = None
+
+
+def _number(name: str, value: Any, source: str) -> float:
+    if isinstance(value, bool):
+        raise InvalidCostError(f"{name} in {source} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidCostError(f"{name} in {source} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise InvalidCostError(f"{name} in {source} must be a finite number >= 0, got {value!r}")
+    return number
+
+
+def check_layer(layer: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """Validate one layer of settings: known keys, numbers >= 0, no total with its parts."""
+    unknown = sorted(set(layer) - set(ALL_KEYS))
+    if unknown:
+        raise InvalidInputError(
+            f"unknown setting(s) {', '.join(map(repr, unknown))} in {source}; the known ones "
+            f"are {', '.join(ALL_KEYS)}"
+        )
+    clean: dict[str, Any] = {}
+    for key, value in layer.items():
+        if value is None:
+            continue
+        if key in ("currency", *OTHER_KEYS):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInputError(f"{key} in {source} must be a non-empty string")
+            clean[key] = value.strip()
+        else:
+            clean[key] = _number(key, value, source)
+    if "retrain_cost" in clean and any(part in clean for part in PARTS):
+        given = [part for part in PARTS if part in clean]
+        raise InvalidCostError(
+            f"{source} gives both retrain_cost and its parts ({', '.join(given)}); give the total "
+            f"or the parts, not both"
+        )
+    if "strategy" in clean and clean["strategy"] not in POLICIES:
+        raise InvalidInputError(
+            f"unknown strategy {clean['strategy']!r} in {source}; valid names are "
+            f"{', '.join(sorted(POLICIES))}"
+        )
+    return clean
+
+
+def read_cost_file(path: str | Path) -> dict[str, Any]:
+    """The settings in a TOML cost file (top level, or under a ``[costs]`` table)."""
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInputError(f"cost file {str(file)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInputError(f"cost file {str(file)!r} is not readable TOML: {exc}") from exc
+    if isinstance(data.get("costs"), dict):
+        data = {**{k: v for k, v in data.items() if k != "costs"}, **data["costs"]}
+    return check_layer(data, f"cost file {str(file)!r}")
+
+
+def stored_settings(tags: Mapping[str, str]) -> dict[str, Any]:
+    """The settings stored on a registered model by ``configure``."""
+    layer = {k[len(CONFIG_PREFIX) :]: v for k, v in tags.items() if k.startswith(CONFIG_PREFIX)}
+    return check_layer(layer, "the model's stored configuration (staleness.config.* tags)")
+
+
+def config_tags(layer: Mapping[str, Any]) -> dict[str, str]:
+    """The tags ``configure`` writes for a checked layer (numbers exact, via ``repr``)."""
+    return {
+        CONFIG_PREFIX + key: value if isinstance(value, str) else repr(float(value))
+        for key, value in layer.items()
+    }
+
+
+def resolve(
+    layers: Sequence[Mapping[str, Any]],
+    *,
+    stored_tags: Mapping[str, str] | None = None,
+    model_name: str = "the model",
+) -> Settings:
+    """Merge ``layers`` (highest priority first) over the stored tags into :class:`Settings`."""
+    ordered = [stored_settings(stored_tags or {})]
+    ordered += [check_layer(layer, "the arguments") for layer in reversed(layers)]
+    merged: dict[str, Any] = {}
+    for layer in ordered:
+        if "retrain_cost" in layer:
+            for part in PARTS:
+                merged.pop(part, None)
+        elif any(part in layer for part in PARTS):
+            merged.pop("retrain_cost", None)
+        merged.update(layer)
+    missing = [k for k in ("error_cost", "predictions_per_step") if k not in merged]
+    if "retrain_cost" not in merged and not any(part in merged for part in PARTS):
+        missing.insert(0, "retrain_cost")
+    if missing:
+        raise InvalidCostError(
+            f"no {', '.join(missing)} for {model_name}: run `mlflow-staleness configure` once, or "
+            f"pass {', '.join('--' + m.replace('_', '-') for m in missing)}"
+        )
+    parts = {part: merged.get(part, 0.0) for part in PARTS}
+    if "retrain_cost" in merged:
+        parts = {**dict.fromkeys(PARTS, 0.0), "compute_cost": merged["retrain_cost"]}
+    cost = CostModel(
+        **parts,
+        error_cost=merged["error_cost"],
+        predictions_per_step=merged["predictions_per_step"],
+        currency=merged.get("currency", "USD"),
+    )
+    return Settings(
+        cost=cost,
+        strategy=merged.get("strategy", DEFAULT),
+        alias=merged.get("alias", DEFAULT_ALIAS),
+        alias_given="alias" in merged,
+        loss_key=merged.get("loss_key"),
+    )
