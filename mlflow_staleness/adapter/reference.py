@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import mlflow
 import mlflow.data
@@ -96,7 +97,10 @@ def log_reference(
             "log_reference found no run: call it inside `with mlflow.start_run():`, or pass run_id"
         )
     client = mlflow.MlflowClient(tracking_uri=tracking_uri_of(tracking_uri))
-    dataset = mlflow.data.from_pandas(data, targets=target, name="staleness-reference")
+    with warnings.catch_warnings():
+        # MLflow's dataset digest calls a pandas method positionally; pandas 3 warns about it
+        warnings.filterwarnings("ignore", message="Starting with pandas version 4.0")
+        dataset = mlflow.data.from_pandas(data, targets=target, name="staleness-reference")
     with mlflow_errors(f"logging the reference on run {run_id}", client.tracking_uri):
         client.log_text(run_id, fingerprint.to_json(), FINGERPRINT_PATH)
         client.log_inputs(
