@@ -388,7 +388,12 @@ def _early_staleness(
         if name in val and name in record.drift and math.isfinite(loss)
     ]
     relation = SimilarityEstimator().fit(pairs)
-    own = [r.measured[served.version] for r in windows if served.version in r.measured]
+    born = _birth(served, windows)
+    own = [
+        r.measured[served.version]
+        for position, r in enumerate(windows, start=1)
+        if position > born and served.version in r.measured
+    ]
     baseline = own[0] if len(own) > 1 else None
     scatter = float(np.std(own, ddof=1)) if len(own) > 2 else relation.sigma_
 

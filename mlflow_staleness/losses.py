@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
 from mlflow_staleness.exceptions import InvalidInputError
 
@@ -89,5 +90,5 @@ def _missing(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "fc":
         return ~np.isfinite(values)
     if values.dtype.kind == "O":
-        return np.array([v is None or (isinstance(v, float) and math.isnan(v)) for v in values])
+        return np.asarray(pd.isna(values), dtype=bool)
     return np.zeros(values.shape, dtype=bool)

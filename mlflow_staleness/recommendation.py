@@ -123,10 +123,11 @@ class Recommendation:
             raise InvalidInputError(f"action must be one of {list(ACTIONS)}, got {self.action!r}")
         if not 0.0 <= float(self.confidence) <= 1.0:
             raise InvalidInputError(f"confidence must lie in [0, 1], got {self.confidence!r}")
-        if "\n" in self.reason or len(self.reason) > MAX_REASON:
+        broken = bool(self.reason) and self.reason.splitlines() != [self.reason]
+        if broken or len(self.reason) > MAX_REASON:
             raise InvalidInputError(
                 f"the reason must be one line of at most {MAX_REASON} characters, got "
-                f"{len(self.reason)} characters"
+                f"{len(self.reason)} characters{' with a line break' if broken else ''}"
             )
         for name in (*_MONEY, *_FLOATS, *_OPTIONAL_FLOATS):
             value = getattr(self, name)
@@ -136,6 +137,10 @@ class Recommendation:
         object.__setattr__(
             self, "top_features", tuple((str(n), float(s)) for n, s in self.top_features)
         )
+        if not all(math.isfinite(score) for _, score in self.top_features):
+            raise InvalidInputError(
+                f"top feature scores must be finite numbers, got {self.top_features!r:.200}"
+            )
 
     @property
     def complete(self) -> bool:
