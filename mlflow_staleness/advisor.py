@@ -34,7 +34,7 @@ from mlflow_staleness.adapter import (
     execute,
     plan_advice,
 )
-from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT
+from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT, request_bounds
 from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advice, merge_window
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
@@ -164,13 +164,14 @@ class Advisor:
             )
         return {k: v for k, v in layer.items() if v is not None}
 
-    def _context(self) -> _Context:
+    def _context(self, *, require_cost: bool = True) -> _Context:
         reader = self._reader()
         info = reader.model(self.model_name)
         settings = resolve(
             [self._layer(), *self.overrides],
             stored_tags=info.tags,
             model_name=repr(self.model_name),
+            require_cost=require_cost,
         )
         versions = reader.versions(self.model_name, loss_key=settings.loss_key)
         if not versions:
@@ -313,11 +314,12 @@ class Advisor:
         apply
             Also move aliases (``set_alias``; the serving alias on promote) or the stage.
         """
-        rec, plan, ctx = self._prepare(current_data, labels, predictions, window, apply)
-        self.last_plan = plan
-        if dry_run:
-            return dataclasses.replace(rec, advisor_run_id=ctx.state.run_id)
-        run_id = execute(self.client, plan, model_name=self.model_name)
+        with request_bounds(self.server_timeout):
+            rec, plan, ctx = self._prepare(current_data, labels, predictions, window, apply)
+            self.last_plan = plan
+            if dry_run:
+                return dataclasses.replace(rec, advisor_run_id=ctx.state.run_id)
+            run_id = execute(self.client, plan, model_name=self.model_name)
         return dataclasses.replace(rec, advisor_run_id=run_id)
 
     def _prepare(
@@ -394,12 +396,18 @@ class Advisor:
         dry_run: bool = False,
     ) -> dict[str, float]:
         """Record a past window's measured loss (late labels) without advising; return it."""
+        with request_bounds(self.server_timeout):
+            return self._record(data, labels, predictions, window, dry_run)
+
+    def _record(
+        self, data: pd.DataFrame, labels: Any, predictions: Any, window: str | None, dry_run: bool
+    ) -> dict[str, float]:
         if labels is None:
             raise InvalidInputError("record needs labels: the point is to measure the loss")
         window = _window_label(window)
         features, y, p = self._split(data, labels, predictions)
         self._given_predictions = p is not None
-        ctx = self._context()
+        ctx = self._context(require_cost=False)
         old = next((r for r in ctx.state.history if r.window == window), None)
         served = ctx.served
         if old is not None and old.served_version:
@@ -423,7 +431,8 @@ class Advisor:
 
     def history(self) -> list[dict]:
         """One row per advised window (the latest complete advice), oldest first."""
-        state = self._reader().advisor_state(self.model_name)
+        with request_bounds(self.server_timeout):
+            state = self._reader().advisor_state(self.model_name)
         return [dict(r.advice) for r in state.history if r.advice is not None]
 
     def configure(self, settings: dict[str, Any], *, dry_run: bool = False) -> dict[str, str]:
@@ -432,14 +441,14 @@ class Advisor:
         from mlflow_staleness.settings import check_layer, config_tags
 
         layer = check_layer(settings, "the arguments")
-        reader = self._reader()
-        info = reader.model(self.model_name)
         tags = config_tags(layer)
-        resolve([], stored_tags={**info.tags, **tags}, model_name=repr(self.model_name))
-        plan = configure_plan(self.model_name, info.tags, tags)
-        self.last_plan = plan
-        if not dry_run:
-            execute(self.client, plan, model_name=self.model_name)
+        with request_bounds(self.server_timeout):
+            info = self._reader().model(self.model_name)
+            resolve([], stored_tags={**info.tags, **tags}, model_name=repr(self.model_name))
+            plan = configure_plan(self.model_name, info.tags, tags)
+            self.last_plan = plan
+            if not dry_run:
+                execute(self.client, plan, model_name=self.model_name)
         return tags
 
 

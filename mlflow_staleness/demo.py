@@ -82,6 +82,23 @@ def _prepare(folder: Path) -> Path:
     return folder.resolve()
 
 
+_USED: set[Path] = set()
+
+
+def _database_name(folder: Path) -> str:
+    """``mlflow.db``, or ``mlflow-2.db`` ... when this process already used that file.
+
+    MLflow caches one store per URI in a process; a second demo in the same process (a notebook,
+    say) would reach the deleted database through it, so it gets a new file name.
+    """
+    for n in range(1, 10_000):
+        name = "mlflow.db" if n == 1 else f"mlflow-{n}.db"
+        if folder / name not in _USED:
+            _USED.add(folder / name)
+            return name
+    raise InvalidInputError(f"the demo ran too often in this process on {str(folder)!r}")
+
+
 def _train(frame: pd.DataFrame) -> tuple[RandomForestClassifier, pd.DataFrame, float]:
     """Fit on the first 80% of a window (in time order); validate on the rest."""
     cut = int(len(frame) * 0.8)
@@ -120,7 +137,7 @@ def run_demo(
     if len(windows) < 3:
         raise InvalidInputError(f"the demo needs at least 3 windows, got n_windows={n_windows}")
     say(f"ELEC2 slice: {len(frame):,} half-hours, {len(windows)} windows of {WINDOW_ROWS:,} rows")
-    store = DemoStore(folder)
+    store = DemoStore(folder, database=_database_name(folder))
     store.prepare_advisor(DEMO_MODEL)
 
     first_label, first = windows[0]

@@ -42,7 +42,7 @@ DEFAULT_ALIAS = "champion"
 class Settings:
     """Resolved settings: the cost model, the strategy, the alias, the loss key."""
 
-    cost: CostModel
+    cost: CostModel | None
     strategy: str = DEFAULT
     alias: str = DEFAULT_ALIAS
     alias_given: bool = False  # True when a layer named the alias (a missing one is an error)
@@ -126,8 +126,13 @@ def resolve(
     *,
     stored_tags: Mapping[str, str] | None = None,
     model_name: str = "the model",
+    require_cost: bool = True,
 ) -> Settings:
-    """Merge ``layers`` (highest priority first) over the stored tags into :class:`Settings`."""
+    """Merge ``layers`` (highest priority first) over the stored tags into :class:`Settings`.
+
+    Without ``require_cost``, missing costs are allowed and :attr:`Settings.cost` is None
+    (recording a measured loss needs no cost).
+    """
     ordered = [stored_settings(stored_tags or {})]
     ordered += [check_layer(layer, "the arguments") for layer in reversed(layers)]
     merged: dict[str, Any] = {}
@@ -141,6 +146,8 @@ def resolve(
     missing = [k for k in ("error_cost", "predictions_per_step") if k not in merged]
     if "retrain_cost" not in merged and not any(part in merged for part in PARTS):
         missing.insert(0, "retrain_cost")
+    if missing and not require_cost:
+        return _settings(merged, None)
     if missing:
         raise InvalidCostError(
             f"no {', '.join(missing)} for {model_name}: run `mlflow-staleness configure` once, or "
@@ -155,6 +162,10 @@ def resolve(
         predictions_per_step=merged["predictions_per_step"],
         currency=merged.get("currency", "USD"),
     )
+    return _settings(merged, cost)
+
+
+def _settings(merged: Mapping[str, Any], cost: CostModel | None) -> Settings:
     return Settings(
         cost=cost,
         strategy=merged.get("strategy", DEFAULT),

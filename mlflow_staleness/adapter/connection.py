@@ -15,7 +15,13 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_staleness.exceptions import RegistryError, ServerError
 
-__all__ = ["DEFAULT_TIMEOUT", "connect", "mlflow_errors", "tracking_uri_of"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "connect",
+    "mlflow_errors",
+    "request_bounds",
+    "tracking_uri_of",
+]
 
 #: Seconds the advisor waits for a tracking server before giving up (``--server-timeout``).
 DEFAULT_TIMEOUT = 30.0
@@ -31,17 +37,36 @@ def tracking_uri_of(tracking_uri: str | None) -> str:
 def connect(tracking_uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> MlflowClient:
     """A client for the tracking server, after checking that it answers within ``timeout`` s.
 
-    MLflow's own retries can wait for minutes on a dead server, so the advisor bounds every
-    request by ``timeout`` (through ``MLFLOW_HTTP_REQUEST_TIMEOUT`` and
-    ``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, unless the user set them) and probes the server first.
+    MLflow's own retries can wait for minutes on a dead server, so the advisor probes the server
+    first, and bounds each request inside :func:`request_bounds`.
     """
     uri = tracking_uri_of(tracking_uri)
     if uri.startswith(("http://", "https://")):
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout))))
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
         _probe(uri, timeout)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+@contextlib.contextmanager
+def request_bounds(timeout: float) -> Iterator[None]:
+    """Bound MLflow's per-request timeout and retries by ``timeout`` inside the block.
+
+    MLflow reads ``MLFLOW_HTTP_REQUEST_TIMEOUT`` / ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` /
+    ``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR`` at each request; values the user set are honoured,
+    the others are set for the block only and removed after it.
+    """
+    wanted = {
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, int(timeout))),
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    }
+    added = [name for name in wanted if name not in os.environ]
+    for name in added:
+        os.environ[name] = wanted[name]
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _probe(uri: str, timeout: float) -> None:

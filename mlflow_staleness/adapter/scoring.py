@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+
+import mlflow.artifacts
+import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
@@ -22,19 +26,15 @@ class VersionScorer:
 
     def predict(self, version: str, features: pd.DataFrame) -> np.ndarray:
         """The version's predictions on ``features``; a clear error if it cannot be loaded."""
-        import mlflow.pyfunc
-
         uri = f"models:/{self.model_name}/{version}"
         if version not in self._models:
             try:
-                previous = mlflow.get_registry_uri(), mlflow.get_tracking_uri()
-                mlflow.set_tracking_uri(self.client.tracking_uri)
-                mlflow.set_registry_uri(self.client._registry_uri)
-                try:
-                    self._models[version] = mlflow.pyfunc.load_model(uri)
-                finally:
-                    mlflow.set_registry_uri(previous[0])
-                    mlflow.set_tracking_uri(previous[1])
+                source = self.client.get_model_version_download_uri(self.model_name, version)
+                with tempfile.TemporaryDirectory() as tmp:
+                    local = mlflow.artifacts.download_artifacts(
+                        artifact_uri=source, dst_path=tmp, tracking_uri=self.client.tracking_uri
+                    )
+                    self._models[version] = mlflow.pyfunc.load_model(local)
             except (MlflowException, OSError, ImportError, ValueError) as exc:
                 raise InvalidInputError(
                     f"could not load {uri} to predict with it: {str(exc).splitlines()[0][:200]}. "
