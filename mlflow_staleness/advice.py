@@ -45,6 +45,9 @@ from mlflow_staleness.recommendation import MAX_REASON, Recommendation
 __all__ = ["VersionEvidence", "WindowRecord", "compute_advice", "merge_window"]
 
 TOP_FEATURES = 5
+#: Each missing piece of the served version's evidence (no run, no loss metric, no fingerprint
+#: ...) multiplies the confidence by this.
+_MISSING_EVIDENCE_WEIGHT = 0.85
 
 
 @dataclass(frozen=True)
@@ -233,7 +236,7 @@ def compute_advice(
         retrain_cost_loss=cost.alpha,
         break_even_steps=break_even(cost.alpha, staleness.per_step),
         uncertainty=staleness.sd if math.isfinite(staleness.sd) else 0.0,
-        confidence=staleness.confidence,
+        confidence=staleness.confidence * _MISSING_EVIDENCE_WEIGHT ** len(served.notes),
         evidence=evidence,
         top_features=tuple(report.top(TOP_FEATURES)) if report is not None else (),
         evaluated_at=evaluated_at,

@@ -331,7 +331,23 @@ class Advisor:
         ctx = self._context()
         served = ctx.served
         if served.fingerprint is None and served.reference_columns:
-            lost = [c for c in served.reference_columns if c not in features.columns]
+            # The dataset input's schema covers the whole frame, its target included; only when
+            # labels were given is it known which columns are not features.
+            consumed = {c for c in (labels, predictions) if isinstance(c, str)}
+            lost = [
+                c
+                for c in served.reference_columns
+                if c not in features.columns and c not in consumed
+            ]
+            if lost and y is None:
+                served = dataclasses.replace(
+                    served,
+                    notes=(
+                        *served.notes,
+                        f"reference column(s) {', '.join(map(repr, lost))} not in the data",
+                    ),
+                )
+                lost = []
             if lost:
                 raise SchemaMismatchError(
                     f"the current data lacks column(s) {', '.join(map(repr, lost))} of version "

@@ -205,6 +205,9 @@ class RegistryReader:
             else:
                 val_loss = to_loss(value, greater_is_better=greater)
             columns = _reference_columns(run.inputs.dataset_inputs if run.inputs else [])
+            target = tags.get("staleness.target")
+            if columns and target:
+                columns = tuple(c for c in columns if c != target)
         elif not version.run_id:
             model = logged.get(_model_id(version.source) or "")
             key = loss_key or "val_loss"

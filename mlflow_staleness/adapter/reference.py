@@ -117,6 +117,8 @@ def log_reference(
             RunTag("staleness.metric", metric),
             RunTag("staleness.greater_is_better", "true" if greater_is_better else "false"),
         ]
+        if target is not None:
+            tags.append(RunTag("staleness.target", str(target)))
         metrics = []
         if loss is not None:
             metrics.append(Metric(loss_name, float(loss), _now_ms(), 0))

@@ -174,7 +174,9 @@ def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> st
     for write in writes:
         with mlflow_errors(f"writing the advice ({write.kind} {write.key})", uri):
             if write.kind == "create-experiment":
-                experiment_id = client.create_experiment(write.target)
+                experiment_id = client.create_experiment(
+                    write.target, artifact_location=_local_artifact_root(uri, write.target)
+                )
                 continue
             if write.kind == "create-run":
                 if experiment_id is None:
@@ -189,6 +191,19 @@ def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> st
                 continue
             _execute_one(client, write, run_id, model_name)
     return run_id
+
+
+def _local_artifact_root(uri: str, experiment: str) -> str | None:
+    """For a SQLite store, ``<folder of the database>/mlruns/<experiment>``; else None.
+
+    MLflow's default for such a store is ``./mlruns`` of whatever directory the advisor runs in;
+    keeping the advisor's artifacts beside the database keeps the store in one place.
+    """
+    if not uri.startswith("sqlite:///"):
+        return None
+    database = Path(uri[len("sqlite:///") :]).expanduser().resolve()
+    folder = database.parent / "mlruns" / experiment.replace("/", "_")
+    return folder.as_uri()
 
 
 def _fill(text: str, run_id: str) -> str:
