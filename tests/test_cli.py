@@ -678,3 +678,33 @@ def test_real_subprocess_exit_codes(registry: Registry, files: dict[str, Path]) 
     _, out, err = done[2]
     assert out == ""
     assert "Error: No such option '--no-such-flag'" in err
+
+
+# ---------------------------------------------------------------------------------- backtest
+def test_backtest_replays_every_strategy_on_a_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    n = 2400
+    t = np.arange(n)
+    x = rng.normal(size=n)
+    # the relation between x and y turns slowly: an old model gets worse with age
+    y = (x * np.cos(t / n * np.pi) + 0.3 * rng.normal(size=n) > 0).astype(int)
+    path = tmp_path / "stream.csv"
+    pd.DataFrame({"ts": t, "x": x, "noise": rng.normal(size=n), "y": y}).to_csv(path, index=False)
+    result = _invoke(
+        ["backtest", path, "--target", "y", "--time-column", "ts", "--windows", "10"], 0
+    )
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["strategy", "cost/oracle", "retrains"]
+    ratios = {line.split()[0]: float(line.split()[1]) for line in lines[1:] if line[0] != "("}
+    assert set(ratios) >= {"forecast", "cumulative", "threshold", "periodic", "never", "always"}
+    assert all(ratio >= 1.0 - 1e-9 for ratio in ratios.values())  # nothing beats the oracle
+    assert "alpha 0.1" in lines[-1]
+
+
+def test_backtest_refuses_too_few_windows(tmp_path: Path) -> None:
+    path = tmp_path / "stream.csv"
+    pd.DataFrame({"ts": range(100), "x": range(100), "y": [0, 1] * 50}).to_csv(path, index=False)
+    result = _invoke(
+        ["backtest", path, "--target", "y", "--time-column", "ts", "--windows", "3"], 1
+    )
+    assert "--windows" in _one_error_line(result)
