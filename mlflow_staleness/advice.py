@@ -398,6 +398,9 @@ def _early_staleness(
         if position > born and served.version in r.measured
     ]
     baseline = own[0] if len(own) > 1 else None
+    if baseline is not None and served.val_loss is not None:
+        # a version already stale in its first window must not become its own yardstick
+        baseline = min(baseline, served.val_loss + relation.prior_offset)
     scatter = float(np.std(own, ddof=1)) if len(own) > 2 else relation.sigma_
 
     def excess(record: WindowRecord, drift: float | None) -> tuple[float, float, str] | None:

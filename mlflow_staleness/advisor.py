@@ -15,7 +15,9 @@ A post-evaluation hook, after the team scored fresh labelled data::
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
+import warnings
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -28,6 +30,7 @@ from mlflow_staleness.adapter import (
     AdvisorState,
     ModelInfo,
     RegistryReader,
+    StageDeprecationWarning,
     VersionScorer,
     Write,
     connect,
@@ -83,10 +86,14 @@ class Advisor:
         ``log_reference`` recorded, else ``val_loss``.
     set_alias
         With ``apply=True``: an alias (e.g. ``retrain-recommended``) pointed at the served version
-        while the advice is retrain, and removed when it returns to keep.
+        while the advice is retrain, and removed when it returns to keep. It must differ from the
+        serving alias.
     transition_stage
         With ``apply=True`` and a promote advice: also move the candidate to this stage
-        (deprecated in MLflow since 2.9; for older setups).
+        (``Staging``, ``Production`` or ``Archived``; deprecated in MLflow since 2.9, for older
+        setups).
+    promote_alias
+        With ``apply=True`` and a promote advice: point the serving alias at the candidate.
     server_timeout
         Seconds to wait for the tracking server before giving up.
     score_versions
@@ -112,6 +119,7 @@ class Advisor:
         loss_key: str | None = None,
         set_alias: str | None = None,
         transition_stage: str | None = None,
+        promote_alias: bool = True,
         server_timeout: float = DEFAULT_TIMEOUT,
         score_versions: int = DEFAULT_SCORED_VERSIONS,
         overrides: Sequence[dict[str, Any]] = (),
@@ -124,11 +132,12 @@ class Advisor:
         self.model_name = model_name
         self.cost = cost
         self.strategy = strategy
-        self.alias = alias
         self.tracking_uri = tracking_uri
         self.loss_key = loss_key
-        self.set_alias = set_alias
-        self.transition_stage = transition_stage
+        self.set_alias = _alias_name("set_alias", set_alias)
+        self.alias = _alias_name("alias", alias)
+        self.transition_stage = _stage_name(transition_stage)
+        self.promote_alias = promote_alias
         self.server_timeout = server_timeout
         self.score_versions = score_versions
         self.overrides = list(overrides)
@@ -329,6 +338,11 @@ class Advisor:
         features, y, p = self._split(data, labels, predictions)
         self._given_predictions = p is not None
         ctx = self._context()
+        if self.set_alias is not None and self.set_alias == ctx.settings.alias:
+            raise InvalidInputError(
+                f"set_alias {self.set_alias!r} is the alias of the served version: keep advice "
+                f"would remove it. Name another alias, e.g. 'retrain-recommended'"
+            )
         served = ctx.served
         if served.fingerprint is None and served.reference_columns:
             # The dataset input's schema covers the whole frame, its target included; only when
@@ -397,7 +411,7 @@ class Advisor:
             plot=plot,
             aliases=ctx.info.aliases,
             set_alias=self.set_alias,
-            serving_alias=ctx.settings.alias,
+            serving_alias=ctx.settings.alias if self.promote_alias else None,
             transition_stage=self.transition_stage,
             apply=apply,
         )
@@ -448,24 +462,67 @@ class Advisor:
     def history(self) -> list[dict]:
         """One row per advised window (the latest complete advice), oldest first."""
         with request_bounds(self.server_timeout):
-            state = self._reader().advisor_state(self.model_name)
+            reader = self._reader()
+            reader.model(self.model_name)  # an unknown model is an error, not an empty history
+            state = reader.advisor_state(self.model_name)
         return [dict(r.advice) for r in state.history if r.advice is not None]
 
     def configure(self, settings: dict[str, Any], *, dry_run: bool = False) -> dict[str, str]:
-        """Store settings as ``staleness.config.*`` tags on the registered model."""
+        """Store settings as ``staleness.config.*`` tags on the registered model.
+
+        The new settings are merged over the stored ones (a total replaces stored parts, all four
+        parts replace a stored total); tags of the replaced form are deleted. Returns the stored
+        configuration after the change.
+        """
         from mlflow_staleness.adapter.writing import configure_plan
-        from mlflow_staleness.settings import check_layer, config_tags
+        from mlflow_staleness.settings import check_layer, config_tags, merge, stored_settings
 
         layer = check_layer(settings, "the arguments")
-        tags = config_tags(layer)
         with request_bounds(self.server_timeout):
             info = self._reader().model(self.model_name)
-            resolve([], stored_tags={**info.tags, **tags}, model_name=repr(self.model_name))
+            stored = stored_settings(info.tags)
+            merged = merge([(stored, "the stored configuration"), (layer, "the arguments")])
+            tags = config_tags(merged)
+            resolve([], stored_tags=tags, model_name=repr(self.model_name), require_cost=False)
             plan = configure_plan(self.model_name, info.tags, tags)
             self.last_plan = plan
             if not dry_run:
                 execute(self.client, plan, model_name=self.model_name)
         return tags
+
+
+_RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+_ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+STAGES = ("Staging", "Production", "Archived")
+
+
+def _alias_name(what: str, alias: str | None) -> str | None:
+    """Check an alias name against MLflow's rules before anything is written."""
+    if alias is None:
+        return None
+    if not isinstance(alias, str) or not _ALIAS.match(alias) or _RESERVED_ALIAS.match(alias):
+        raise InvalidInputError(
+            f"{what} {alias!r} is not a valid MLflow alias: use letters, digits, '_' and '-' "
+            f"(at most 255), and not 'latest' or 'v<number>'"
+        )
+    return alias
+
+
+def _stage_name(stage: str | None) -> str | None:
+    """Check a stage name, warn that stages are deprecated; return MLflow's spelling."""
+    if stage is None:
+        return None
+    match = next((s for s in STAGES if isinstance(stage, str) and s.lower() == stage.lower()), None)
+    if match is None:
+        raise InvalidInputError(
+            f"transition_stage {stage!r} is not a stage; MLflow's stages are {', '.join(STAGES)}"
+        )
+    warnings.warn(
+        "model stages are deprecated since MLflow 2.9; prefer aliases (set_alias / --set-alias)",
+        StageDeprecationWarning,
+        stacklevel=3,
+    )
+    return match
 
 
 def _window_label(window: str | None) -> str:
@@ -491,6 +548,8 @@ def _history_rows(
     for record in history:
         row = _confirmed(record, state)
         if record.seq == current.seq:
+            # until this advice is complete, readers keep showing the window's previous one
+            row["previous_advice"] = row["advice"]
             row["advice"] = rec.to_dict()
         rows.append(row)
     return rows

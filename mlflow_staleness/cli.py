@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -153,6 +154,8 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj.update(verbose=verbose, quiet=quiet)
     level = logging.INFO if verbose else logging.WARNING
+    # MLflow sets its own logger level when it is imported (later, lazily), from this variable
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(level))
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(level)
 
@@ -180,6 +183,9 @@ def _say(ctx: click.Context, message: str) -> None:
 )
 @click.option(
     "--transition-stage", help="On promote, move the candidate to this stage (deprecated)."
+)
+@click.option(
+    "--promote", is_flag=True, help="On promote, point the serving alias at the candidate."
 )
 @click.option("--all", "all_models", is_flag=True, help="Advise every configured model.")
 @click.option("--filter", "filter_string", help="With --all: e.g. \"name LIKE 'fraud-%'\".")
@@ -225,8 +231,9 @@ def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, dat
         overrides=layers,
         set_alias=options["set_alias"],
         transition_stage=options["transition_stage"],
+        promote_alias=options["promote"],
     )
-    apply = bool(options["set_alias"] or options["transition_stage"])
+    apply = bool(options["set_alias"] or options["transition_stage"] or options["promote"])
     rec = advisor.advise(
         frame,
         labels=options["target"],
@@ -320,6 +327,9 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
         except Failure as exc:
             exc.show()
             codes[name] = (EXIT_ERROR, "error")
+        except Exception as exc:
+            click.echo(f"error: {name}: {type(exc).__name__}: {exc}", err=True)
+            codes[name] = (EXIT_ERROR, "error")
     click.echo("summary:", err=True)
     for name, (code, action) in codes.items():
         click.echo(f"  {name}: {action} (exit {code})", err=True)
@@ -343,9 +353,10 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
     layer = _cost_layer(options)
     with failures():
         if options["cost_file"]:
-            from mlflow_staleness.settings import read_cost_file
+            from mlflow_staleness.settings import merge, read_cost_file
 
-            layer = {**read_cost_file(options["cost_file"]), **layer}
+            file = read_cost_file(options["cost_file"])
+            layer = merge([(file, "the cost file"), (layer, "the flags")])
         if not layer:
             raise Failure("nothing to configure: give at least one setting, e.g. --retrain-cost")
         advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)

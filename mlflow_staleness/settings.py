@@ -133,16 +133,11 @@ def resolve(
     Without ``require_cost``, missing costs are allowed and :attr:`Settings.cost` is None
     (recording a measured loss needs no cost).
     """
-    ordered = [stored_settings(stored_tags or {})]
-    ordered += [check_layer(layer, "the arguments") for layer in reversed(layers)]
-    merged: dict[str, Any] = {}
-    for layer in ordered:
-        if "retrain_cost" in layer:
-            for part in PARTS:
-                merged.pop(part, None)
-        elif any(part in layer for part in PARTS):
-            merged.pop("retrain_cost", None)
-        merged.update(layer)
+    ordered = [(stored_settings(stored_tags or {}), "the model's stored configuration")]
+    ordered += [
+        (check_layer(layer, "the arguments"), "the arguments") for layer in reversed(layers)
+    ]
+    merged = merge(ordered)
     missing = [k for k in ("error_cost", "predictions_per_step") if k not in merged]
     if "retrain_cost" not in merged and not any(part in merged for part in PARTS):
         missing.insert(0, "retrain_cost")
@@ -163,6 +158,43 @@ def resolve(
         currency=merged.get("currency", "USD"),
     )
     return _settings(merged, cost)
+
+
+def merge(layers: Sequence[tuple[Mapping[str, Any], str]]) -> dict[str, Any]:
+    """Merge checked ``(layer, source)`` pairs, lowest priority first.
+
+    A total (``retrain_cost``) replaces every part below it; all four parts replace a total
+    below them; some parts over a total is refused, since it is not clear whether they break the
+    total down or add to it.
+
+    Examples
+    --------
+    >>> merge([({"retrain_cost": 800.0}, "stored"), ({"error_cost": 2.0}, "flags")])
+    {'retrain_cost': 800.0, 'error_cost': 2.0}
+    >>> merge([({"retrain_cost": 800.0}, "stored"), ({"risk_cost": 50.0}, "flags")])
+    Traceback (most recent call last):
+    ...
+    mlflow_staleness.exceptions.InvalidCostError: risk_cost (from flags) would be part of a ...
+    """
+    merged: dict[str, Any] = {}
+    below = ""
+    for layer, source in layers:
+        given = [part for part in PARTS if part in layer]
+        if "retrain_cost" in layer:
+            for part in PARTS:
+                merged.pop(part, None)
+        elif given and "retrain_cost" in merged:
+            if len(given) < len(PARTS):
+                raise InvalidCostError(
+                    f"{', '.join(given)} (from {source}) would be part of a retrain cost that "
+                    f"{below} gives as a total (retrain_cost={merged['retrain_cost']!r}); give a "
+                    f"new total, or all four parts ({', '.join(PARTS)})"
+                )
+            merged.pop("retrain_cost")
+        if "retrain_cost" in layer or given:
+            below = source
+        merged.update(layer)
+    return merged
 
 
 def _settings(merged: Mapping[str, Any], cost: CostModel | None) -> Settings:

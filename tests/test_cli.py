@@ -387,7 +387,12 @@ def test_configure_then_advise_with_stored_costs_and_overrides(
     cost_file = tmp_path / "costs.toml"
     cost_file.write_text("retrain_cost = 20\nerror_cost = 2\n", encoding="utf-8")
     parts_file = tmp_path / "parts.toml"
-    parts_file.write_text("[costs]\ncompute_cost = 10\npeople_cost = 5\n", encoding="utf-8")
+    parts_file.write_text(
+        "[costs]\ncompute_cost = 10\npeople_cost = 5\ndata_cost = 0\nrisk_cost = 0\n",
+        encoding="utf-8",
+    )
+    some_parts = tmp_path / "some-parts.toml"
+    some_parts.write_text("risk_cost = 5\n", encoding="utf-8")
 
     # a flag beats the stored value
     assert dry("--retrain-cost", "7")["retrain_cost"] == 7.0
@@ -398,8 +403,15 @@ def test_configure_then_advise_with_stored_costs_and_overrides(
     # ... and flags beat the cost file
     both = dry("--cost-file", cost_file, "--retrain-cost", "7", "--error-cost", "0.5")
     assert (both["retrain_cost"], both["retrain_cost_loss"]) == (7.0, 0.14)
-    # parts in the cost file replace the stored total
+    # all four parts in the cost file replace the stored total
     assert dry("--cost-file", parts_file)["retrain_cost"] == 15.0
+    # one part over the stored total is ambiguous (a breakdown, or an addition?): refused
+    refused = _invoke(
+        [*plain, "--dry-run", "--cost-file", some_parts, "--tracking-uri", registry.uri],
+        1,
+    )
+    assert "risk_cost" in _one_error_line(refused)
+    assert "total" in _one_error_line(refused)
     # the dry runs wrote nothing
     assert not any(k.startswith("staleness.") for k in registry.version_tags(name))
 

@@ -98,13 +98,19 @@ def test_retrain_cost_in_a_higher_layer_replaces_lower_parts() -> None:
     assert s.cost.retrain_parts == {"compute": 40.0, "people": 0.0, "data": 0.0, "risk": 0.0}
 
 
-def test_parts_in_a_higher_layer_replace_a_lower_retrain_cost() -> None:
+def test_some_parts_over_a_lower_retrain_cost_are_refused() -> None:
+    # a part alone over a stored total could break it down or add to it: refused, never dropped
     stored = tags(retrain_cost=1000, error_cost=1, predictions_per_step=10)
-    s = resolve([{"people_cost": 30.0}, {"data_cost": 5.0}], stored_tags=stored)
-    assert s.cost.retrain_cost == 35.0
-    assert s.cost.people_cost == 30.0
-    assert s.cost.data_cost == 5.0
-    assert s.cost.compute_cost == 0.0
+    with pytest.raises(InvalidCostError, match=r"people_cost.*retrain_cost=1000\.0"):
+        resolve([{"people_cost": 30.0}], stored_tags=stored)
+
+
+def test_all_four_parts_in_a_higher_layer_replace_a_lower_retrain_cost() -> None:
+    stored = tags(retrain_cost=1000, error_cost=1, predictions_per_step=10)
+    parts = {"compute_cost": 1.0, "people_cost": 30.0, "data_cost": 5.0, "risk_cost": 0.0}
+    s = resolve([parts], stored_tags=stored)
+    assert s.cost.retrain_cost == 36.0
+    assert (s.cost.people_cost, s.cost.data_cost, s.cost.compute_cost) == (30.0, 5.0, 1.0)
 
 
 def test_parts_from_several_layers_add_up() -> None:
@@ -117,10 +123,9 @@ def test_parts_from_several_layers_add_up() -> None:
     assert s.cost.retrain_cost == 10.0
 
 
-def test_parts_in_the_first_layer_replace_a_retrain_cost_of_a_later_layer() -> None:
-    # The first layer gives parts: they replace the retrain_cost of the second layer.
-    s = resolve([{"compute_cost": 2.0}, {"retrain_cost": 100.0, "error_cost": 1.0}, BASE])
-    assert s.cost.retrain_cost == 2.0
+def test_parts_in_the_first_layer_over_a_retrain_cost_of_a_later_layer_are_refused() -> None:
+    with pytest.raises(InvalidCostError, match="compute_cost"):
+        resolve([{"compute_cost": 2.0}, {"retrain_cost": 100.0, "error_cost": 1.0}, BASE])
 
 
 @pytest.mark.parametrize("part", PARTS)

@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import mlflow
 from mlflow import MlflowClient
@@ -43,7 +44,18 @@ def connect(tracking_uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
     uri = tracking_uri_of(tracking_uri)
     if uri.startswith(("http://", "https://")):
         _probe(uri, timeout)
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+    if uri.startswith("sqlite:///"):
+        database = Path(uri[len("sqlite:///") :].split("?")[0]).expanduser()
+        if not database.is_file():
+            raise ServerError(
+                f"no MLflow database at {str(database)!r} (tracking URI {uri}); check the path "
+                f"in MLFLOW_TRACKING_URI or --tracking-uri"
+            )
+    with mlflow_errors(f"connecting to the tracking store {uri}", uri):
+        try:
+            return MlflowClient(tracking_uri=uri, registry_uri=uri)
+        except (TypeError, ValueError) as exc:
+            raise ServerError(f"cannot use the tracking URI {uri!r}: {exc}") from exc
 
 
 @contextlib.contextmanager

@@ -264,6 +264,13 @@ class RegistryReader:
             experiment = self.client.get_experiment_by_name(advisor_experiment(name))
             if experiment is None:
                 return AdvisorState()
+            if experiment.lifecycle_stage == "deleted":
+                raise RegistryError(
+                    f"the advisor experiment {advisor_experiment(name)!r} (id "
+                    f"{experiment.experiment_id}) is deleted, so no advice can be written. "
+                    f"Restore it (mlflow experiments restore --experiment-id "
+                    f"{experiment.experiment_id}) or delete it for good (mlflow gc)"
+                )
             runs = self.client.search_runs(
                 [experiment.experiment_id],
                 filter_string=f"tags.mlflow.runName = {_quote(ADVISOR_RUN)}",
@@ -293,6 +300,8 @@ class RegistryReader:
                     advice.get("confirmed") or advice.get("advice_id") == latest
                 ):
                     dropped += 1
+                    previous = item.get("previous_advice")
+                    trusted = isinstance(previous, dict) and previous.get("confirmed")
                     record = WindowRecord(
                         record.seq,
                         record.window,
@@ -300,7 +309,7 @@ class RegistryReader:
                         record.served_version,
                         record.measured,
                         record.drift,
-                        None,
+                        previous if trusted else None,
                     )
                 rows.append(record)
         return AdvisorState(experiment.experiment_id, run.info.run_id, rows, latest, dropped)

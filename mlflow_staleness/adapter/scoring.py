@@ -9,7 +9,6 @@ import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from mlflow_staleness.exceptions import InvalidInputError
 
@@ -35,7 +34,7 @@ class VersionScorer:
                         artifact_uri=source, dst_path=tmp, tracking_uri=self.client.tracking_uri
                     )
                     self._models[version] = mlflow.pyfunc.load_model(local)
-            except (MlflowException, OSError, ImportError, ValueError) as exc:
+            except Exception as exc:  # any load failure (a pickle from another sklearn) is one line
                 raise InvalidInputError(
                     f"could not load {uri} to predict with it: {str(exc).splitlines()[0][:200]}. "
                     f"Pass the predictions instead (predictions=... or --predictions-col)."

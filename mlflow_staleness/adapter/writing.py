@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,8 +147,8 @@ def _actions(
     if set_alias:
         if rec.action == "retrain" and aliases.get(set_alias) != rec.version:
             writes.append(Write("set-alias", model, set_alias, rec.version))
-        elif rec.action == "keep" and aliases.get(set_alias) == rec.version:
-            writes.append(Write("delete-alias", model, set_alias, rec.version))
+        elif rec.action == "keep" and set_alias in aliases:
+            writes.append(Write("delete-alias", model, set_alias, aliases[set_alias]))
     if rec.action == "promote" and rec.candidate_version:
         if serving_alias and aliases.get(serving_alias) != rec.candidate_version:
             writes.append(Write("set-alias", model, serving_alias, rec.candidate_version))
@@ -232,6 +231,8 @@ def _execute_one(client: MlflowClient, write: Write, run_id: str, model_name: st
         client.set_model_version_tag(model_name, version, write.key, _fill(write.value, run_id))
     elif kind == "set-model-tag":
         client.set_registered_model_tag(model_name, write.key, write.value)
+    elif kind == "delete-model-tag":
+        client.delete_registered_model_tag(model_name, write.key)
     elif kind == "set-run-tag":
         client.log_batch(run_id, tags=[RunTag(write.key, write.value)])
     elif kind == "set-alias":
@@ -239,11 +240,6 @@ def _execute_one(client: MlflowClient, write: Write, run_id: str, model_name: st
     elif kind == "delete-alias":
         client.delete_registered_model_alias(model_name, write.key)
     elif kind == "transition-stage":
-        warnings.warn(
-            "model stages are deprecated since MLflow 2.9; prefer --set-alias",
-            StageDeprecationWarning,
-            stacklevel=3,
-        )
         version = write.target.rsplit(" ", 1)[-1]
         client.transition_model_version_stage(model_name, version, write.value)
     else:  # pragma: no cover - plan_advice makes only the kinds above
@@ -270,9 +266,18 @@ def record_plan(model_name: str, state: AdvisorState, rows: list[dict]) -> list[
 
 
 def configure_plan(model_name: str, current: dict[str, str], tags: dict[str, str]) -> list[Write]:
-    """The writes of ``configure``: the changed ``staleness.config.*`` tags."""
-    return [
-        Write("set-model-tag", f"model {model_name!r}", key, value)
+    """The writes of ``configure``: changed ``staleness.config.*`` tags, and removed ones."""
+    from mlflow_staleness.settings import CONFIG_PREFIX
+
+    target = f"model {model_name!r}"
+    writes = [
+        Write("set-model-tag", target, key, value)
         for key, value in tags.items()
         if current.get(key) != value
     ]
+    writes += [
+        Write("delete-model-tag", target, key)
+        for key in sorted(current)
+        if key.startswith(CONFIG_PREFIX) and key not in tags
+    ]
+    return writes
