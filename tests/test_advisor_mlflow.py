@@ -858,3 +858,87 @@ def test_the_server_timeout_does_not_leak_into_the_process(
         Advisor(unique_name(), tracking_uri=mlflow_server.uri, server_timeout=2).history()
 
     assert {key: os.environ.get(key) for key in HTTP_SETTINGS} == dict.fromkeys(HTTP_SETTINGS)
+
+
+# ---------------------------------------------------------------------------------- review fixes
+def test_a_cut_re_advise_keeps_the_windows_previous_complete_advice(sqlite_uri: str) -> None:
+    """A re-advise of a window cut after its history write (before its advice id) must leave the
+    window's previous complete advice as the one the history shows."""
+    from mlflow_staleness.adapter import execute
+
+    name = unique_name()
+    register_version(sqlite_uri, name, make_frame(seed=1), val_loss=0.1, alias="champion")
+    advisor = _advisor(name, sqlite_uri)
+    first = _advise(advisor, make_frame(seed=2), 0.1, "w1")
+    [row] = advisor.history()
+    assert row["advice_id"] == first.advice_id
+
+    second = _advise(advisor, make_frame(seed=2), 0.4, "w1", dry_run=True)
+    plan = advisor.last_plan
+    cut = next(i for i, w in enumerate(plan) if w.kind == "log-metrics")  # history.json is written
+    execute(client_for(sqlite_uri), plan[:cut], model_name=name)
+
+    [row] = advisor.history()
+    assert row["advice_id"] == first.advice_id != second.advice_id
+    # and the completed re-advise then replaces it
+    third = _advise(advisor, make_frame(seed=2), 0.4, "w1")
+    [row] = advisor.history()
+    assert row["advice_id"] == third.advice_id
+
+
+def test_configure_changes_the_form_of_the_retrain_cost(sqlite_uri: str) -> None:
+    name = unique_name()
+    register_version(sqlite_uri, name, make_frame(seed=1), alias="champion", log_model=False)
+    advisor = Advisor(name, tracking_uri=sqlite_uri)
+    # settings can be stored a piece at a time, costs missing at first
+    assert advisor.configure({"alias": "champion"}) == {"staleness.config.alias": "champion"}
+    advisor.configure(
+        {
+            "compute_cost": 10,
+            "people_cost": 20,
+            "data_cost": 0,
+            "risk_cost": 5,
+            "error_cost": 1,
+            "predictions_per_step": 100,
+        }
+    )
+    stored = advisor.configure({"retrain_cost": 80})
+    assert stored["staleness.config.retrain_cost"] == "80.0"
+    tags = client_for(sqlite_uri).get_registered_model(name).tags
+    assert not any(k.endswith(("compute_cost", "people_cost", "risk_cost")) for k in tags)
+    with pytest.raises(InvalidInputError, match="risk_cost"):
+        advisor.configure({"risk_cost": 1})  # a part over the stored total: ambiguous
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"set_alias": "latest"}, "not a valid MLflow alias"),
+        ({"set_alias": "bad name"}, "not a valid MLflow alias"),
+        ({"alias": "v3"}, "not a valid MLflow alias"),
+        ({"transition_stage": "Prod"}, "not a stage"),
+    ],
+)
+def test_bad_alias_or_stage_names_fail_before_anything_is_read(
+    kwargs: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=match):
+        Advisor("anything", tracking_uri="http://127.0.0.1:9", **kwargs)
+
+
+def test_set_alias_may_not_be_the_serving_alias(sqlite_uri: str) -> None:
+    name = unique_name()
+    register_version(sqlite_uri, name, make_frame(seed=1), alias="champion", log_model=False)
+    before = snapshot(sqlite_uri, name)
+    advisor = _advisor(name, sqlite_uri, set_alias="champion")
+    with pytest.raises(InvalidInputError, match="alias of the served version"):
+        _advise(advisor, make_frame(seed=2), 0.1, "w1", apply=True)
+    assert snapshot(sqlite_uri, name) == before
+
+
+def test_the_serving_alias_moves_on_promote_only_when_asked(sqlite_uri: str) -> None:
+    name = _promotable(sqlite_uri)
+    advisor = _advisor(name, sqlite_uri, set_alias="retrain-recommended", promote_alias=False)
+    rec = _advise(advisor, make_frame(seed=3), 0.3, "w1", apply=True)
+    assert rec.action == "promote"
+    assert _aliases(sqlite_uri, name)["champion"] == "1"
