@@ -217,6 +217,13 @@ def compute_advice(
     prefix = f"{note}; " if note else ""
     headline = _headline(action, served.version, candidate)
     text = f"{prefix}{headline}: {reason}"
+    if action in ("keep", "retrain"):
+        c = cost.currency
+        text += (
+            f" (in money: {money(staleness.per_step):,.2f} {c}/window, "
+            f"{money(staleness.accumulated):,.2f} {c} since deploy, "
+            f"retrain {cost.retrain_cost:,.2f} {c})"
+        )
     if len(text) > MAX_REASON:
         text = text[: MAX_REASON - 3] + "..."
     return Recommendation(

@@ -196,8 +196,10 @@ def registry(mlflow_server: MlflowServer) -> Registry:
     valid = frame.loc[:, [*FEATURES, "y"]]
     model = LogisticRegression().fit(valid.loc[:, list(FEATURES)], valid["y"])
     with _fluent_uri(mlflow_server.uri):
-        experiment = mlflow.set_experiment(_unique("cli-training"))
-        with mlflow.start_run(experiment_id=experiment.experiment_id):
+        # create_experiment, not set_experiment: the latter sets a process-wide active experiment
+        # (and MLFLOW_EXPERIMENT_ID), which later tests' start_run(run_id=...) would trip on
+        experiment_id = MlflowClient(mlflow_server.uri).create_experiment(_unique("cli-training"))
+        with mlflow.start_run(experiment_id=experiment_id):
             info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
             with warnings.catch_warnings():
                 # MLflow 3.17's dataset digest calls DataFrame.all(0) positionally, which pandas
