@@ -277,10 +277,13 @@ class Advisor:
         metric = served.metric or "error_rate"
         if self._scorer is None:
             self._scorer = VersionScorer(self.client, self.model_name)
-        if predictions is None:
+        # Given predictions are the served version's only; versions are loaded (and then the
+        # other versions scored too) only when none were given.
+        load = predictions is None
+        if load:
             predictions = self._scorer.predict(served.version, features)
         measured = {served.version: measure(metric, labels, predictions)}
-        if predictions is not None and self.score_versions and not self._given_predictions:
+        if load and self.score_versions:
             others = [
                 v
                 for v in sorted(ctx.versions, key=lambda v: -v.number)
@@ -336,7 +339,6 @@ class Advisor:
     ) -> tuple[Recommendation, list[Write], _Context]:
         window = _window_label(window)
         features, y, p = self._split(data, labels, predictions)
-        self._given_predictions = p is not None
         ctx = self._context()
         if self.set_alias is not None and self.set_alias == ctx.settings.alias:
             raise InvalidInputError(
@@ -397,7 +399,7 @@ class Advisor:
             advice_id=new_advice_id(),
         )
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
-        rows = _history_rows(history, record, rec, ctx.state)
+        rows = _history_rows(history, record, rec)
         plot = plot_history(
             _plot_rows(rows),
             retrain_cost=rec.retrain_cost,
@@ -436,7 +438,6 @@ class Advisor:
             raise InvalidInputError("record needs labels: the point is to measure the loss")
         window = _window_label(window)
         features, y, p = self._split(data, labels, predictions)
-        self._given_predictions = p is not None
         ctx = self._context(require_cost=False)
         old = next((r for r in ctx.state.history if r.window == window), None)
         served = ctx.served
@@ -450,7 +451,7 @@ class Advisor:
             served_version=served.version,
             measured=measured,
         )
-        rows = [_confirmed(r, ctx.state) for r in history]
+        rows = [_confirmed(r) for r in history]
         from mlflow_staleness.adapter.writing import record_plan
 
         plan = record_plan(self.model_name, ctx.state, rows)
@@ -533,7 +534,7 @@ def _window_label(window: str | None) -> str:
     return str(window).strip()
 
 
-def _confirmed(record: WindowRecord, state: AdvisorState) -> dict:
+def _confirmed(record: WindowRecord) -> dict:
     row = record.to_dict()
     if row["advice"] is not None:
         row["advice"] = {**row["advice"], "confirmed": True}
@@ -541,12 +542,12 @@ def _confirmed(record: WindowRecord, state: AdvisorState) -> dict:
 
 
 def _history_rows(
-    history: Sequence[WindowRecord], current: WindowRecord, rec: Recommendation, state: AdvisorState
+    history: Sequence[WindowRecord], current: WindowRecord, rec: Recommendation
 ) -> list[dict]:
     """history.json rows: earlier trusted advice confirmed, the new one pending its id tag."""
     rows = []
     for record in history:
-        row = _confirmed(record, state)
+        row = _confirmed(record)
         if record.seq == current.seq:
             # until this advice is complete, readers keep showing the window's previous one
             row["previous_advice"] = row["advice"]
