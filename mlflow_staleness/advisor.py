@@ -46,7 +46,7 @@ from mlflow_staleness.fingerprint import DataFingerprint, distance
 from mlflow_staleness.losses import measure
 from mlflow_staleness.plots import plot_history
 from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
-from mlflow_staleness.settings import Settings, resolve
+from mlflow_staleness.settings import Settings, cost_settings, resolve
 
 __all__ = ["Advisor"]
 
@@ -161,16 +161,7 @@ class Advisor:
         layer: dict[str, Any] = {"strategy": self.strategy, "alias": self.alias}
         layer["loss_key"] = self.loss_key
         if self.cost is not None:
-            c = self.cost
-            layer.update(
-                compute_cost=c.compute_cost,
-                people_cost=c.people_cost,
-                data_cost=c.data_cost,
-                risk_cost=c.risk_cost,
-                error_cost=c.error_cost,
-                predictions_per_step=c.predictions_per_step,
-                currency=c.currency,
-            )
+            layer.update(cost_settings(self.cost))
         return {k: v for k, v in layer.items() if v is not None}
 
     def _context(self, *, require_cost: bool = True) -> _Context:

@@ -297,11 +297,7 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
     with failures():
         advisor = _advisor("-", options["tracking_uri"], options["server_timeout"], ctx)
         reader = RegistryReader(advisor.client)
-        names = [
-            name
-            for name in reader.model_names(options["filter_string"])
-            if any(k.startswith(CONFIG_PREFIX) for k in reader.model(name).tags)
-        ]
+        names = reader.model_names(options["filter_string"], tag_prefix=CONFIG_PREFIX)
     if not names:
         click.echo(
             "error: no configured model matches; run `mlflow-staleness configure` first", err=True

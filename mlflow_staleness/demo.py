@@ -25,6 +25,7 @@ from sklearn.ensemble import RandomForestClassifier
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.recommendation import Recommendation
+from mlflow_staleness.settings import cost_settings
 
 __all__ = ["DEMO_COST", "DEMO_MODEL", "DemoResult", "load_demo_stream", "run_demo"]
 
@@ -151,17 +152,7 @@ def run_demo(
 
     advisor = Advisor(DEMO_MODEL, tracking_uri=store.uri, set_alias="retrain-recommended")
     c = DEMO_COST
-    advisor.configure(
-        {
-            "compute_cost": c.compute_cost,
-            "people_cost": c.people_cost,
-            "data_cost": c.data_cost,
-            "risk_cost": c.risk_cost,
-            "error_cost": c.error_cost,
-            "predictions_per_step": c.predictions_per_step,
-            "currency": c.currency,
-        }
-    )
+    advisor.configure(cost_settings(c))
     advice: list[Recommendation] = []
     first_model, previous = model, first
     cost_never = cost_always = cost_advised = 0.0

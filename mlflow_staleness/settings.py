@@ -61,6 +61,19 @@ def _number(name: str, value: Any, source: str) -> float:
     return number
 
 
+def cost_settings(cost: CostModel) -> dict[str, Any]:
+    """A cost model as a settings layer (all four parts, so it replaces any stored total)."""
+    return {
+        "compute_cost": cost.compute_cost,
+        "people_cost": cost.people_cost,
+        "data_cost": cost.data_cost,
+        "risk_cost": cost.risk_cost,
+        "error_cost": cost.error_cost,
+        "predictions_per_step": cost.predictions_per_step,
+        "currency": cost.currency,
+    }
+
+
 def check_layer(layer: Mapping[str, Any], source: str) -> dict[str, Any]:
     """Validate one layer of settings: known keys, numbers >= 0, no total with its parts."""
     unknown = sorted(set(layer) - set(ALL_KEYS))

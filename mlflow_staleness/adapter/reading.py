@@ -117,12 +117,16 @@ class RegistryReader:
         aliases = {str(a): str(v) for a, v in (model.aliases or {}).items()}
         return ModelInfo(name=name, tags=dict(model.tags or {}), aliases=aliases)
 
-    def model_names(self, filter_string: str | None = None) -> list[str]:
-        """Names of registered models matching ``filter_string`` (``name LIKE 'fraud-%'``)."""
+    def model_names(
+        self, filter_string: str | None = None, *, tag_prefix: str | None = None
+    ) -> list[str]:
+        """Names of registered models matching ``filter_string`` (``name LIKE 'fraud-%'``),
+        and, with ``tag_prefix``, carrying a tag that starts with it (one search, no reads)."""
         with mlflow_errors("listing registered models", self.uri):
             return sorted(
                 m.name
                 for m in _pages(self.client.search_registered_models, filter_string=filter_string)
+                if tag_prefix is None or any(k.startswith(tag_prefix) for k in (m.tags or {}))
             )
 
     # ------------------------------------------------------------------ versions
@@ -137,19 +141,22 @@ class RegistryReader:
                 _pages(self.client.search_model_versions, filter_string=f"name={_quote(name)}")
             )
             self._say(f"read {len(found)} versions of {name!r}")
-            runs = self._runs([v.run_id for v in found if v.run_id])
-            logged = self._logged_models(
-                [_model_id(v.source) for v in found if not v.run_id and _model_id(v.source)]
+            run_ids = [v.run_id for v in found if v.run_id]
+            model_ids = [_model_id(v.source) for v in found if not v.run_id and _model_id(v.source)]
+            experiments = (
+                [
+                    e.experiment_id
+                    for e in _pages(self.client.search_experiments, view_type=ViewType.ALL)
+                ]
+                if run_ids or model_ids
+                else []
             )
+            runs = self._runs(experiments, run_ids)
+            logged = self._logged_models(experiments, model_ids)
         evidence = [self._evidence(v, runs, logged, loss_key) for v in found]
         return sorted(evidence, key=lambda v: v.number)
 
-    def _runs(self, run_ids: Sequence[str]) -> dict:
-        if not run_ids:
-            return {}
-        experiments = [
-            e.experiment_id for e in _pages(self.client.search_experiments, view_type=ViewType.ALL)
-        ]
+    def _runs(self, experiments: list[str], run_ids: Sequence[str]) -> dict:
         runs = {}
         for chunk in _chunks(sorted(set(run_ids))):
             ids = ", ".join(_quote(r) for r in chunk)
@@ -163,12 +170,7 @@ class RegistryReader:
                 runs[run.info.run_id] = run
         return runs
 
-    def _logged_models(self, model_ids: Sequence[str]) -> dict:
-        if not model_ids:
-            return {}
-        experiments = [
-            e.experiment_id for e in _pages(self.client.search_experiments, view_type=ViewType.ALL)
-        ]
+    def _logged_models(self, experiments: list[str], model_ids: Sequence[str]) -> dict:
         models = {}
         for chunk in _chunks(sorted(set(model_ids))):
             ids = ", ".join(_quote(m) for m in chunk)
