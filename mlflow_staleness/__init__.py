@@ -30,6 +30,7 @@ _LAZY = {
     "Advisor": "mlflow_staleness.advisor",
     "Recommendation": "mlflow_staleness.recommendation",
     "log_reference": "mlflow_staleness.adapter.reference",
+    "advise_after_evaluate": "mlflow_staleness.hooks",
 }
 
 
@@ -60,4 +61,5 @@ __all__ = [  # noqa: RUF022 - the engine first, then the MLflow side
     "Advisor",
     "Recommendation",
     "log_reference",
+    "advise_after_evaluate",
 ]

@@ -18,7 +18,7 @@ import dataclasses
 import re
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -43,9 +43,10 @@ from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
 from mlflow_staleness.fingerprint import DataFingerprint, distance
-from mlflow_staleness.losses import measure
+from mlflow_staleness.losses import loss_from_evaluation, measure
 from mlflow_staleness.plots import plot_history
 from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
+from mlflow_staleness.report import advice_document, history_plot_rows, render_report
 from mlflow_staleness.settings import Settings, cost_settings, resolve
 
 __all__ = ["Advisor"]
@@ -105,7 +106,8 @@ class Advisor:
         highest priority first (the CLI passes its flags, then its cost file); see
         :mod:`mlflow_staleness.settings`.
     progress
-        Say on stderr what is being read.
+        Say on stderr what is being read: ``True`` always, ``False`` never, ``None`` for long
+        reads only (hundreds of versions).
     """
 
     def __init__(
@@ -123,7 +125,7 @@ class Advisor:
         server_timeout: float = DEFAULT_TIMEOUT,
         score_versions: int = DEFAULT_SCORED_VERSIONS,
         overrides: Sequence[dict[str, Any]] = (),
-        progress: bool = False,
+        progress: bool | None = False,
     ) -> None:
         if not isinstance(model_name, str) or not model_name.strip():
             raise InvalidInputError(f"model_name must be a non-empty string, got {model_name!r}")
@@ -297,6 +299,10 @@ class Advisor:
         window: str | None = None,
         dry_run: bool = False,
         apply: bool = False,
+        *,
+        metrics: Mapping[str, float] | None = None,
+        metric_key: str | None = None,
+        greater_is_better: bool | None = None,
     ) -> Recommendation:
         """Advise on ``current_data``; write the advice back unless ``dry_run``.
 
@@ -316,9 +322,23 @@ class Advisor:
             Write nothing; :attr:`last_plan` holds the writes that would have been made.
         apply
             Also move aliases (``set_alias``; the serving alias on promote) or the stage.
+        metrics, metric_key, greater_is_better
+            Instead of labels: the metrics of ``mlflow.models.evaluate`` of the served version on
+            this window's labelled data (``EvaluationResult.metrics``). The served version's loss
+            is read from them (``accuracy_score`` for an error rate, ``mean_absolute_error`` for
+            MAE ...; or the metric named by ``metric_key``, a score when ``greater_is_better``). See
+            :func:`mlflow_staleness.advise_after_evaluate`.
         """
+        if metrics is not None and labels is not None:
+            raise InvalidInputError(
+                "give either labels or the evaluation's metrics, not both: each measures the "
+                "served version's loss on the window"
+            )
+        evaluation = None if metrics is None else (metrics, metric_key, greater_is_better)
         with request_bounds(self.server_timeout):
-            rec, plan, ctx = self._prepare(current_data, labels, predictions, window, apply)
+            rec, plan, ctx = self._prepare(
+                current_data, labels, predictions, window, apply, evaluation
+            )
             self.last_plan = plan
             if dry_run:
                 return dataclasses.replace(rec, advisor_run_id=ctx.state.run_id)
@@ -326,7 +346,13 @@ class Advisor:
         return dataclasses.replace(rec, advisor_run_id=run_id)
 
     def _prepare(
-        self, data: pd.DataFrame, labels: Any, predictions: Any, window: str | None, apply: bool
+        self,
+        data: pd.DataFrame,
+        labels: Any,
+        predictions: Any,
+        window: str | None,
+        apply: bool,
+        evaluation: tuple[Mapping[str, Any], str | None, bool | None] | None = None,
     ) -> tuple[Recommendation, list[Write], _Context]:
         window = _window_label(window)
         features, y, p = self._split(data, labels, predictions)
@@ -363,6 +389,11 @@ class Advisor:
                 )
         fingerprint = DataFingerprint.from_frame(features)
         measured = self._measure(ctx, features, y, p, served) if y is not None else {}
+        if evaluation is not None:
+            metrics, key, greater = evaluation
+            metric = served.metric or "error_rate"
+            loss = loss_from_evaluation(metric, metrics, key=key, greater_is_better=greater)
+            measured = {served.version: loss}
         drift = {}
         if served.fingerprint is not None:
             drift[served.version] = distance(served.fingerprint, fingerprint).score
@@ -390,9 +421,10 @@ class Advisor:
             advice_id=new_advice_id(),
         )
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
-        rows = _history_rows(history, record, rec)
+        document = advice_document(rec.to_dict(), cost_settings(ctx.settings.cost))
+        rows = _history_rows(history, record, document)
         plot = plot_history(
-            _plot_rows(rows),
+            history_plot_rows(rows),
             retrain_cost=rec.retrain_cost,
             currency=rec.currency,
             model_name=self.model_name,
@@ -402,6 +434,7 @@ class Advisor:
             state=ctx.state,
             history_rows=rows,
             plot=plot,
+            report=render_report(self.model_name, rows, plot_png=plot).encode("utf-8"),
             aliases=ctx.info.aliases,
             set_alias=self.set_alias,
             serving_alias=ctx.settings.alias if self.promote_alias else None,
@@ -458,6 +491,19 @@ class Advisor:
             reader.model(self.model_name)  # an unknown model is an error, not an empty history
             state = reader.advisor_state(self.model_name)
         return [dict(r.advice) for r in state.history if r.advice is not None]
+
+    def report(self) -> str:
+        """The HTML report of the latest complete advice, as logged in ``report.html``.
+
+        It is built from the advisor's trusted history (an advice whose writes were cut short is
+        never shown), so it is the same page as the artifact of the latest complete advice.
+        """
+        with request_bounds(self.server_timeout):
+            reader = self._reader()
+            reader.model(self.model_name)
+            state = reader.advisor_state(self.model_name)
+        rows = [r.to_dict() for r in state.history if r.advice is not None]
+        return render_report(self.model_name, rows)
 
     def configure(self, settings: dict[str, Any], *, dry_run: bool = False) -> dict[str, str]:
         """Store settings as ``staleness.config.*`` tags on the registered model.
@@ -533,7 +579,7 @@ def _confirmed(record: WindowRecord) -> dict:
 
 
 def _history_rows(
-    history: Sequence[WindowRecord], current: WindowRecord, rec: Recommendation
+    history: Sequence[WindowRecord], current: WindowRecord, document: dict
 ) -> list[dict]:
     """history.json rows: earlier trusted advice confirmed, the new one pending its id tag."""
     rows = []
@@ -542,21 +588,6 @@ def _history_rows(
         if record.seq == current.seq:
             # until this advice is complete, readers keep showing the window's previous one
             row["previous_advice"] = row["advice"]
-            row["advice"] = rec.to_dict()
+            row["advice"] = document
         rows.append(row)
     return rows
-
-
-def _plot_rows(rows: Sequence[dict]) -> list[dict]:
-    return [
-        {
-            "seq": row["seq"],
-            "window": row["window"],
-            "cost_per_step": row["advice"]["cost_per_step"],
-            "accumulated_cost": row["advice"]["accumulated_cost"],
-            "action": row["advice"]["action"],
-            "version": row["advice"]["version"],
-        }
-        for row in rows
-        if row.get("advice")
-    ]

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from mlflow_staleness import __version__
-from mlflow_staleness.exceptions import StalenessError
+from mlflow_staleness.exceptions import InvalidInputError, StalenessError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -138,7 +138,7 @@ def _advisor(
         model,
         tracking_uri=tracking_uri,
         server_timeout=timeout,
-        progress=ctx.obj.get("verbose", False),
+        progress=_progress(ctx),
         **kw,
     )
 
@@ -158,6 +158,13 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", logging.getLevelName(level))
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(level)
+
+
+def _progress(ctx: click.Context) -> bool | None:
+    """Progress on stderr: always with -v, never with -q, else for long steps only."""
+    if ctx.obj.get("verbose"):
+        return True
+    return False if ctx.obj.get("quiet") else None
 
 
 def _say(ctx: click.Context, message: str) -> None:
@@ -222,7 +229,7 @@ def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
 def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, data: Path):
     from mlflow_staleness.data_files import read_table
 
-    frame = read_table(data, progress=True if ctx.obj.get("verbose") else None)
+    frame = read_table(data, progress=_progress(ctx))
     advisor = _advisor(
         model,
         options["tracking_uri"],
@@ -426,6 +433,41 @@ def _money(value: float | None) -> str:
     return "-" if value is None else f"{value:,.2f}"
 
 
+# ---------------------------------------------------------------------------------- report
+@main.command()
+@click.argument("model")
+@click.option("--out", required=True, help="Write the HTML report to this file.")
+@server_options
+@click.pass_context
+def report(ctx: click.Context, model: str, out: str, **options: Any) -> None:
+    """Write the HTML report of MODEL's latest complete advice to --out.
+
+    It is the same page the advisor logs as report.html on its run: the decision and its reason,
+    the staleness plots, the top drifting features, the cost parts and the evidence.
+    """
+    with failures():
+        target = Path(out)
+        if target.is_dir():
+            raise InvalidInputError(f"--out {out!r} is a folder: name a file, e.g. report.html")
+        if not target.parent.is_dir():
+            raise InvalidInputError(
+                f"--out {out!r}: folder {str(target.parent)!r} does not exist; create it first"
+            )
+        advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
+        page = advisor.report()
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            partial.write_text(page, encoding="utf-8")
+            partial.replace(target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise InvalidInputError(f"cannot write --out {out!r}: {exc.strerror or exc}") from exc
+    _say(
+        ctx,
+        f"wrote the report of {model!r} to {target} ({len(page):,} bytes): open it in a browser",
+    )
+
+
 # ---------------------------------------------------------------------------------- fingerprint
 @main.command()
 @click.argument("path")
@@ -437,8 +479,7 @@ def fingerprint(ctx: click.Context, path: str, exclude: tuple[str, ...], out: st
     with failures():
         from mlflow_staleness.data_files import fingerprint_file
 
-        print_progress = True if ctx.obj.get("verbose") else None
-        fp, rows = fingerprint_file(Path(path), exclude=exclude, progress=print_progress)
+        fp, rows = fingerprint_file(Path(path), exclude=exclude, progress=_progress(ctx))
         text = fp.to_json()
         if out:
             Path(out).write_text(text, encoding="utf-8")

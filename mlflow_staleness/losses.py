@@ -18,14 +18,14 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from mlflow_staleness.exceptions import InvalidInputError
 
-__all__ = ["METRICS", "measure", "to_loss"]
+__all__ = ["EVALUATION_KEYS", "METRICS", "loss_from_evaluation", "measure", "to_loss"]
 
 
 def _error_rate(y: np.ndarray, p: np.ndarray) -> float:
@@ -92,3 +92,65 @@ def _missing(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind == "O":
         return np.asarray(pd.isna(values), dtype=bool)
     return np.zeros(values.shape, dtype=bool)
+
+
+#: The metric of ``mlflow.models.evaluate``'s default evaluator that measures each loss, and
+#: whether it is a score (higher is better).
+EVALUATION_KEYS: dict[str, tuple[str, bool]] = {
+    "error_rate": ("accuracy_score", True),
+    "accuracy": ("accuracy_score", True),
+    "mae": ("mean_absolute_error", False),
+    "mse": ("mean_squared_error", False),
+    "rmse": ("root_mean_squared_error", False),
+}
+
+
+def loss_from_evaluation(
+    metric: str,
+    metrics: Mapping[str, object],
+    *,
+    key: str | None = None,
+    greater_is_better: bool | None = None,
+) -> float:
+    """The loss under ``metric`` from the metrics of ``mlflow.models.evaluate`` (lower is better).
+
+    ``key`` names the evaluation metric to read when it is not the default evaluator's one for
+    ``metric`` (``accuracy_score`` for an error rate, ``mean_absolute_error`` for MAE ...); with
+    ``key``, say whether it is a score with ``greater_is_better``.
+
+    >>> loss_from_evaluation("error_rate", {"accuracy_score": 0.9, "f1_score": 0.8})
+    0.09999999999999998
+    >>> loss_from_evaluation("mae", {"mean_absolute_error": 2.5})
+    2.5
+    """
+    if not isinstance(metrics, Mapping):
+        raise InvalidInputError(
+            f"the evaluation's metrics must be a mapping of names to numbers, got "
+            f"{type(metrics).__name__}"
+        )
+    if key is None:
+        if metric not in EVALUATION_KEYS:
+            raise InvalidInputError(
+                f"no default evaluation metric for the loss {metric!r}; name one with metric_key"
+            )
+        key, greater_is_better = EVALUATION_KEYS[metric]
+    elif greater_is_better is None:
+        raise InvalidInputError(
+            f"say whether evaluation metric {key!r} is a score (greater_is_better=True) or a "
+            f"loss (greater_is_better=False)"
+        )
+    if key not in metrics:
+        known = ", ".join(sorted(map(str, metrics))[:20]) or "none"
+        raise InvalidInputError(
+            f"the evaluation has no metric {key!r}, which measures the served version's loss "
+            f"({metric}); its metrics are: {known}. Evaluate with the matching model_type "
+            f"(classifier / regressor), or name the metric with metric_key"
+        )
+    value = metrics[key]
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"evaluation metric {key!r} is not a number: {value!r}") from None
+    if not np.isfinite(number):
+        raise InvalidInputError(f"evaluation metric {key!r} is {number!r}, not a finite number")
+    return to_loss(number, greater_is_better=greater_is_better)

@@ -19,6 +19,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,11 @@ def tracking_uri(request: pytest.FixtureRequest) -> str:
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _without_cost(advice: dict) -> dict:
+    """An advice document (history row, ``history()``) without the cost model it carries."""
+    return {k: v for k, v in advice.items() if k != "cost"}
+
+
 def _advisor(name: str, uri: str, **kwargs: Any) -> Advisor:
     kwargs.setdefault("cost", COST)
     return Advisor(name, tracking_uri=uri, **kwargs)
@@ -338,9 +344,9 @@ def test_advise_writes_the_advice_back(tracking_uri: str, how: str) -> None:
     history = client_for(tracking_uri).get_metric_history(run.info.run_id, "staleness.confidence")
     assert [(m.step, m.value) for m in history] == [(0, rec.confidence)]
 
-    # Artifacts: the advice, the history, the plot.
+    # Artifacts: the advice, the history, the plot, the report.
     artifacts = {a.path for a in client_for(tracking_uri).list_artifacts(run.info.run_id)}
-    assert artifacts == {"advice.json", "history.json", "staleness.png"}
+    assert artifacts == {"advice.json", "history.json", "staleness.png", "report.html"}
     advice = json.loads(_artifact_bytes(tracking_uri, run.info.run_id, "advice.json"))
     assert advice == rec.to_dict()
     stored_history = json.loads(_artifact_bytes(tracking_uri, run.info.run_id, "history.json"))
@@ -350,7 +356,8 @@ def test_advise_writes_the_advice_back(tracking_uri: str, how: str) -> None:
     assert (row["seq"], row["window"], row["served_version"]) == (0, "2026-01-05", "1")
     assert row["measured"] == {"1": pytest.approx(0.3)}
     assert set(row["drift"]) == {"1"}  # the version has a fingerprint
-    assert row["advice"] == rec.to_dict()
+    assert _without_cost(row["advice"]) == rec.to_dict()
+    assert row["advice"]["cost"]["compute_cost"] == 50.0  # the cost model it used
     png = _artifact_bytes(tracking_uri, run.info.run_id, "staleness.png")
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -370,7 +377,8 @@ def test_advising_a_window_twice_keeps_one_row(tracking_uri: str) -> None:
     assert second.advisor_run_id == first.advisor_run_id
     assert second.advice_id != first.advice_id
     assert second.measured_loss == pytest.approx(0.2)
-    assert Advisor(name, tracking_uri=tracking_uri).history() == [second.to_dict()]
+    [row] = Advisor(name, tracking_uri=tracking_uri).history()
+    assert _without_cost(row) == second.to_dict()
     assert Recommendation.from_tags(_version_tags(tracking_uri, name, "1")) == second
 
     third = _advise(advisor, make_frame(seed=3), 0.25, "w2")
@@ -378,7 +386,7 @@ def test_advising_a_window_twice_keeps_one_row(tracking_uri: str) -> None:
     assert third.advisor_run_id == first.advisor_run_id
     rows = Advisor(name, tracking_uri=tracking_uri).history()
     assert [r["advice_id"] for r in rows] == [second.advice_id, third.advice_id]
-    assert rows[1] == third.to_dict()
+    assert _without_cost(rows[1]) == third.to_dict()
     assert Recommendation.from_tags(_version_tags(tracking_uri, name, "1")) == third
     run = _only_run(tracking_uri, name)
     history = client_for(tracking_uri).get_metric_history(run.info.run_id, "staleness.confidence")
@@ -432,6 +440,8 @@ def test_dry_run_writes_nothing_and_plans_the_real_writes(tracking_uri: str) -> 
     artifacts = {
         w.key: _sha(w.payload.decode().replace(NEW_RUN, run_id).encode())
         if w.key.endswith(".json")
+        else _sha(w.payload.decode().replace(escape(NEW_RUN), run_id).encode())
+        if w.key.endswith(".html")
         else _sha(w.payload)
         for w in real_plan
         if w.kind == "log-artifact"

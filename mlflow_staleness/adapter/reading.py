@@ -43,6 +43,7 @@ FINGERPRINT_PATH = "staleness/fingerprint.json"
 HISTORY_PATH = "history.json"
 ADVICE_PATH = "advice.json"
 PLOT_PATH = "staleness.png"
+REPORT_PATH = "report.html"
 ADVISOR_RUN = "advisor"
 MAX_FINGERPRINT_BYTES = 64 * 1024 * 1024
 _CONTEXTS = ("validation", "eval", "training", "train")
@@ -93,10 +94,18 @@ def _pages(call, **kwargs) -> Iterator:
             return
 
 
-class RegistryReader:
-    """Reads what the advice needs from a tracking server or store."""
+#: With ``progress=None``, reading at least this many versions says so on stderr.
+MANY_VERSIONS = 200
 
-    def __init__(self, client: MlflowClient, *, progress: bool = False) -> None:
+
+class RegistryReader:
+    """Reads what the advice needs from a tracking server or store.
+
+    ``progress``: ``True`` says on stderr what is being read, ``False`` never, ``None`` only for a
+    long read (:data:`MANY_VERSIONS` versions or more).
+    """
+
+    def __init__(self, client: MlflowClient, *, progress: bool | None = False) -> None:
         self.client = client
         self.uri = client.tracking_uri
         self.progress = progress
@@ -140,7 +149,9 @@ class RegistryReader:
             found = list(
                 _pages(self.client.search_model_versions, filter_string=f"name={_quote(name)}")
             )
-            self._say(f"read {len(found)} versions of {name!r}")
+            loud = self.progress is True or (self.progress is None and len(found) >= MANY_VERSIONS)
+            if loud:
+                self._say(f"read {len(found)} versions of {name!r}; reading their runs ...", True)
             run_ids = [v.run_id for v in found if v.run_id]
             model_ids = [_model_id(v.source) for v in found if not v.run_id and _model_id(v.source)]
             experiments = (
@@ -151,14 +162,17 @@ class RegistryReader:
                 if run_ids or model_ids
                 else []
             )
-            runs = self._runs(experiments, run_ids)
+            runs = self._runs(experiments, run_ids, loud=loud)
             logged = self._logged_models(experiments, model_ids)
         evidence = [self._evidence(v, runs, logged, loss_key) for v in found]
         return sorted(evidence, key=lambda v: v.number)
 
-    def _runs(self, experiments: list[str], run_ids: Sequence[str]) -> dict:
+    def _runs(self, experiments: list[str], run_ids: Sequence[str], *, loud: bool = False) -> dict:
         runs = {}
-        for chunk in _chunks(sorted(set(run_ids))):
+        wanted = sorted(set(run_ids))
+        for chunk in _chunks(wanted, _BATCH):
+            if loud and len(wanted) > len(chunk):
+                self._say(f"  runs {len(runs) + len(chunk)}/{len(wanted)}", True)
             ids = ", ".join(_quote(r) for r in chunk)
             for run in _pages(
                 self.client.search_runs,
@@ -332,8 +346,8 @@ class RegistryReader:
                 return None
             return Path(local).read_text(encoding="utf-8")
 
-    def _say(self, message: str) -> None:
-        if self.progress:
+    def _say(self, message: str, loud: bool = False) -> None:
+        if self.progress or loud:
             print(message, file=sys.stderr)
 
 

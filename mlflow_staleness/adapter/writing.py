@@ -3,7 +3,8 @@
 The order matters, since MLflow writes one request at a time and has no transactions:
 
 1. the advisor experiment and run, when they do not exist yet;
-2. the artifacts: ``history.json`` (with the new window), ``advice.json``, ``staleness.png``;
+2. the artifacts: ``history.json`` (with the new window), ``advice.json``, ``staleness.png``,
+   ``report.html``;
 3. the metrics ``staleness.<field>`` at step = the window's sequence number;
 4. the ``staleness.*`` tags on the served version, then the summary tag on the registered model;
 5. alias or stage moves, only when asked;
@@ -16,6 +17,7 @@ a later write confirmed it), and the version tags are display copies checked aga
 
 from __future__ import annotations
 
+import html
 import json
 import tempfile
 import time
@@ -31,6 +33,7 @@ from mlflow_staleness.adapter.reading import (
     ADVISOR_RUN,
     HISTORY_PATH,
     PLOT_PATH,
+    REPORT_PATH,
     AdvisorState,
     advisor_experiment,
 )
@@ -86,6 +89,7 @@ def plan_advice(
     state: AdvisorState,
     history_rows: list[dict],
     plot: bytes,
+    report: bytes,
     aliases: dict[str, str],
     set_alias: str | None = None,
     serving_alias: str | None = None,
@@ -107,6 +111,7 @@ def plan_advice(
         Write("log-artifact", on_run, HISTORY_PATH, payload=_history_json(model, history_rows)),
         Write("log-artifact", on_run, ADVICE_PATH, payload=advice),
         Write("log-artifact", on_run, PLOT_PATH, payload=plot),
+        Write("log-artifact", on_run, REPORT_PATH, payload=report),
     ]
     numbers = rec.to_dict()
     metrics = {
@@ -215,6 +220,9 @@ def _execute_one(client: MlflowClient, write: Write, run_id: str, model_name: st
         payload = write.payload
         if write.key.endswith(".json"):
             payload = _fill(payload.decode(), run_id).encode()
+        elif write.key.endswith(".html"):
+            text = payload.decode().replace(html.escape(NEW_RUN), html.escape(run_id))
+            payload = text.encode()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / write.key
             path.write_bytes(payload)
