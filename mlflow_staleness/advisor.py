@@ -38,7 +38,10 @@ from mlflow_staleness.adapter import (
     plan_advice,
 )
 from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT, request_bounds
-from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advice, merge_window
+from mlflow_staleness.adapter.permissions import check_write_permission
+from mlflow_staleness.adapter.reading import advisor_experiment
+from mlflow_staleness.advice import VersionEvidence, compute_advice, merge_window
+from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
@@ -52,6 +55,8 @@ from mlflow_staleness.settings import Settings, cost_settings, resolve
 __all__ = ["Advisor"]
 
 DEFAULT_SCORED_VERSIONS = 3
+#: The longest window label: it is written into tags, the reason and the summary.
+MAX_WINDOW = 200
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,6 +226,13 @@ class Advisor:
             )
         return served, note
 
+    def _write(self, plan: list[Write], experiment_id: str | None) -> str:
+        """Check that this user may write all of it, then make the writes in order."""
+        check_write_permission(
+            self.client, self.model_name, experiment_id, advisor_experiment(self.model_name)
+        )
+        return execute(self.client, plan, model_name=self.model_name)
+
     # ------------------------------------------------------------------ measuring
     def _split(
         self, data: pd.DataFrame, labels: Any, predictions: Any
@@ -342,7 +354,7 @@ class Advisor:
             self.last_plan = plan
             if dry_run:
                 return dataclasses.replace(rec, advisor_run_id=ctx.state.run_id)
-            run_id = execute(self.client, plan, model_name=self.model_name)
+            run_id = self._write(plan, ctx.state.experiment_id)
         return dataclasses.replace(rec, advisor_run_id=run_id)
 
     def _prepare(
@@ -422,7 +434,8 @@ class Advisor:
         )
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
         document = advice_document(rec.to_dict(), cost_settings(ctx.settings.cost))
-        rows = _history_rows(history, record, document)
+        advised = dataclasses.replace(record, advice=document)
+        rows = [(advised if r.seq == record.seq else r).to_dict() for r in history]
         plot = plot_history(
             history_plot_rows(rows),
             retrain_cost=rec.retrain_cost,
@@ -432,7 +445,7 @@ class Advisor:
         plan = plan_advice(
             rec,
             state=ctx.state,
-            history_rows=rows,
+            fact=advice_fact(advised, int(time.time() * 1000)),
             plot=plot,
             report=render_report(self.model_name, rows, plot_png=plot).encode("utf-8"),
             aliases=ctx.info.aliases,
@@ -468,20 +481,20 @@ class Advisor:
         if old is not None and old.served_version:
             served = next((v for v in ctx.versions if v.version == old.served_version), served)
         measured = self._measure(ctx, features, y, p, served)
-        _, history = merge_window(
-            ctx.state.history,
-            window,
-            int(time.time() * 1000),
-            served_version=served.version,
-            measured=measured,
+        now_ms = int(time.time() * 1000)
+        record, _ = merge_window(
+            ctx.state.history, window, now_ms, served_version=served.version, measured=measured
         )
-        rows = [_confirmed(r) for r in history]
+        # the fact holds this measurement only: a concurrent advice's newer losses stay newer
+        fact = measurement_fact(
+            dataclasses.replace(record, measured=measured), new_advice_id(), now_ms
+        )
         from mlflow_staleness.adapter.writing import record_plan
 
-        plan = record_plan(self.model_name, ctx.state, rows)
+        plan = record_plan(self.model_name, ctx.state, fact)
         self.last_plan = plan
         if not dry_run:
-            execute(self.client, plan, model_name=self.model_name)
+            self._write(plan, ctx.state.experiment_id)
         return measured
 
     def history(self) -> list[dict]:
@@ -525,7 +538,7 @@ class Advisor:
             plan = configure_plan(self.model_name, info.tags, tags)
             self.last_plan = plan
             if not dry_run:
-                execute(self.client, plan, model_name=self.model_name)
+                self._write(plan, None)
         return tags
 
 
@@ -568,26 +581,10 @@ def _window_label(window: str | None) -> str:
         return datetime.now(timezone.utc).date().isoformat()
     if not isinstance(window, str | int) or isinstance(window, bool) or not str(window).strip():
         raise InvalidInputError(f"window must be a non-empty label, got {window!r}")
-    return str(window).strip()
-
-
-def _confirmed(record: WindowRecord) -> dict:
-    row = record.to_dict()
-    if row["advice"] is not None:
-        row["advice"] = {**row["advice"], "confirmed": True}
-    return row
-
-
-def _history_rows(
-    history: Sequence[WindowRecord], current: WindowRecord, document: dict
-) -> list[dict]:
-    """history.json rows: earlier trusted advice confirmed, the new one pending its id tag."""
-    rows = []
-    for record in history:
-        row = _confirmed(record)
-        if record.seq == current.seq:
-            # until this advice is complete, readers keep showing the window's previous one
-            row["previous_advice"] = row["advice"]
-            row["advice"] = document
-        rows.append(row)
-    return rows
+    label = str(window).strip()
+    if len(label) > MAX_WINDOW or not label.isprintable():
+        raise InvalidInputError(
+            f"window must be a label of at most {MAX_WINDOW} printable characters (it is written "
+            f"into MLflow tags), got {len(label)} characters {label[:40]!r}..."
+        )
+    return label

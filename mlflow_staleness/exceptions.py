@@ -11,6 +11,7 @@ __all__ = [
     "FutureAccessError",
     "InvalidCostError",
     "InvalidInputError",
+    "NoPermissionError",
     "RegistryError",
     "SchemaMismatchError",
     "ServerError",
@@ -51,3 +52,7 @@ class RegistryError(StalenessError, LookupError):
 
 class ServerError(StalenessError, ConnectionError):
     """The tracking server could not be reached in time, or refused the request."""
+
+
+class NoPermissionError(StalenessError, PermissionError):
+    """The tracking server's permissions do not let this user write the advice."""

@@ -583,6 +583,8 @@ class DataFingerprint:
             data = json.loads(text)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInputError(f"a fingerprint JSON could not be parsed: {exc}") from exc
+        except RecursionError:
+            raise InvalidInputError("a fingerprint JSON is nested too deeply to be one") from None
         return cls.from_dict(data)
 
 

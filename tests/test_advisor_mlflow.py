@@ -50,6 +50,7 @@ from mlflow_staleness.adapter import (
     advisor_experiment,
     log_reference,
 )
+from mlflow_staleness.advice_log import window_tag
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, ServerError
 from mlflow_staleness.recommendation import Recommendation
@@ -179,8 +180,16 @@ def _staleness_tags(tags: dict[str, str]) -> dict[str, str]:
 
 
 def _normalised(plan: list[Write]) -> list[tuple[str, str, str, str]]:
+    """The plan without the advice's identity (its id names its fact and its completion tags)."""
+
+    def key(write: Write) -> str:
+        if write.key.startswith("advice/"):
+            return "advice/<id>.json"
+        return "<advice id tags>" if write.kind == "set-run-tags" else write.key
+
     return [
-        (w.kind, w.target, w.key, "<volatile>" if w.key in VOLATILE_KEYS else w.value) for w in plan
+        (w.kind, w.target, key(w), "<volatile>" if w.key in VOLATILE_KEYS else w.value)
+        for w in plan
     ]
 
 
@@ -344,20 +353,29 @@ def test_advise_writes_the_advice_back(tracking_uri: str, how: str) -> None:
     history = client_for(tracking_uri).get_metric_history(run.info.run_id, "staleness.confidence")
     assert [(m.step, m.value) for m in history] == [(0, rec.confidence)]
 
-    # Artifacts: the advice, the history, the plot, the report.
-    artifacts = {a.path for a in client_for(tracking_uri).list_artifacts(run.info.run_id)}
-    assert artifacts == {"advice.json", "history.json", "staleness.png", "report.html"}
+    # Artifacts: the advice's fact, the history cache, the advice, the plot, the report.
+    client = client_for(tracking_uri)
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert artifacts == {"advice", "advice.json", "history.json", "staleness.png", "report.html"}
+    assert [a.path for a in client.list_artifacts(run.info.run_id, "advice")] == [
+        f"advice/{rec.advice_id}.json"
+    ]
     advice = json.loads(_artifact_bytes(tracking_uri, run.info.run_id, "advice.json"))
     assert advice == rec.to_dict()
-    stored_history = json.loads(_artifact_bytes(tracking_uri, run.info.run_id, "history.json"))
-    assert stored_history["format"] == 1
-    assert stored_history["model"] == name
-    [row] = stored_history["windows"]
-    assert (row["seq"], row["window"], row["served_version"]) == (0, "2026-01-05", "1")
-    assert row["measured"] == {"1": pytest.approx(0.3)}
-    assert set(row["drift"]) == {"1"}  # the version has a fingerprint
-    assert _without_cost(row["advice"]) == rec.to_dict()
-    assert row["advice"]["cost"]["compute_cost"] == 50.0  # the cost model it used
+    fact = json.loads(
+        _artifact_bytes(tracking_uri, run.info.run_id, f"advice/{rec.advice_id}.json")
+    )
+    assert (fact["format"], fact["kind"], fact["id"]) == (2, "advice", rec.advice_id)
+    assert (fact["window"], fact["served_version"]) == ("2026-01-05", "1")
+    assert fact["measured"] == {"1": pytest.approx(0.3)}
+    assert set(fact["drift"]) == {"1"}  # the version has a fingerprint
+    assert _without_cost(fact["advice"]) == rec.to_dict()
+    assert fact["advice"]["cost"]["compute_cost"] == 50.0  # the cost model it used
+    cache = json.loads(_artifact_bytes(tracking_uri, run.info.run_id, "history.json"))
+    assert (cache["format"], cache["model"]) == (2, name)
+    assert cache["advice"] == {rec.advice_id: fact}
+    # the run tag that makes the advice complete names it for its window
+    assert run.data.tags[window_tag("2026-01-05")] == rec.advice_id
     png = _artifact_bytes(tracking_uri, run.info.run_id, "staleness.png")
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -410,10 +428,12 @@ def test_dry_run_writes_nothing_and_plans_the_real_writes(tracking_uri: str) -> 
     assert snapshot(tracking_uri, name) == before
     assert dry.advisor_run_id is None  # there is no advisor run yet
     assert [w.kind for w in dry_plan[:2]] == ["create-experiment", "create-run"]
-    assert [(w.kind, w.key) for w in dry_plan[-2:]] == [
-        ("set-run-tag", "staleness.advice_id"),
-        ("set-version-tag", "staleness.advice_id"),
-    ]
+    assert [w.kind for w in dry_plan[-2:]] == ["set-run-tags", "set-version-tag"]
+    assert json.loads(dry_plan[-2].payload) == {
+        window_tag("w1"): dry.advice_id,
+        "staleness.advice_id": dry.advice_id,
+    }
+    assert dry_plan[-1].key == "staleness.advice_id"
 
     real = _advise(advisor, current, 0.3, "w1")
     real_plan = list(advisor.last_plan)
@@ -451,7 +471,7 @@ def test_dry_run_writes_nothing_and_plans_the_real_writes(tracking_uri: str) -> 
     assert {k: [(step, value) for step, _, value in v] for k, v in run["metrics"].items()} == {
         k: [(0, v)] for k, v in json.loads(metrics.payload).items()
     }
-    run_tags = {w.key: w.value for w in real_plan if w.kind == "set-run-tag"}
+    [run_tags] = [json.loads(w.payload) for w in real_plan if w.kind == "set-run-tags"]
     assert {k: v for k, v in run["tags"].items() if k in run_tags} == run_tags
 
     # A dry run on an existing advisor run plans no creation and still writes nothing.
@@ -802,20 +822,25 @@ def test_record_adds_late_labels_to_a_past_window(tracking_uri: str) -> None:
     assert rows["w2"].measured == {"1": pytest.approx(0.2)}
     assert [r["advice_id"] for r in advisor.history()] == [early.advice_id, latest.advice_id]
 
-    # No new advice: only history.json changed.
+    # No new advice: only the measurement's fact, the history cache and its tag were written.
     after = snapshot(tracking_uri, name)
     assert after["model"] == before["model"]
     assert after["versions"] == before["versions"]
     [(run_id, run_after)] = after["advisor_experiment"]["runs"].items()
     run_before = before["advisor_experiment"]["runs"][run_id]
     assert run_after["metrics"] == run_before["metrics"]
-    assert run_after["tags"] == run_before["tags"]
+    new_tags = set(run_after["tags"]) - set(run_before["tags"])
+    [measurement_tag] = new_tags
+    assert measurement_tag.startswith("staleness.measurement.")
+    assert run_after["tags"][measurement_tag] == window_tag("w1")
+    assert {k: v for k, v in run_after["tags"].items() if k not in new_tags} == run_before["tags"]
     changed = {
         path
-        for path in run_before["artifacts"]
-        if run_after["artifacts"].get(path) != run_before["artifacts"][path]
+        for path in run_after["artifacts"]
+        if run_after["artifacts"][path] != run_before["artifacts"].get(path)
     }
-    assert changed == {"history.json"}
+    measurement_id = measurement_tag.rsplit(".", 1)[1]
+    assert changed == {"history.json", f"measurements/{measurement_id}.json"}
 
 
 # ---------------------------------------------------------------------------------- scoring
@@ -885,7 +910,7 @@ def test_a_cut_re_advise_keeps_the_windows_previous_complete_advice(sqlite_uri: 
 
     second = _advise(advisor, make_frame(seed=2), 0.4, "w1", dry_run=True)
     plan = advisor.last_plan
-    cut = next(i for i, w in enumerate(plan) if w.kind == "log-metrics")  # history.json is written
+    cut = next(i for i, w in enumerate(plan) if w.kind == "log-metrics")  # artifacts are written
     execute(client_for(sqlite_uri), plan[:cut], model_name=name)
 
     [row] = advisor.history()

@@ -8,7 +8,6 @@ The example ``examples/post_evaluation_hook.py`` runs as documented, on the demo
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from registry_helpers import (
 )
 
 from mlflow_staleness import CostModel, advise_after_evaluate
-from mlflow_staleness.adapter import advisor_experiment
+from mlflow_staleness.adapter import RegistryReader, advisor_experiment
 from mlflow_staleness.exceptions import InvalidInputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -175,8 +174,7 @@ def test_the_example_runs_as_documented(tmp_path: Path) -> None:
     accuracy = evaluation.data.metrics["accuracy_score"]
     assert float(champion.tags["staleness.measured_loss"]) == pytest.approx(1.0 - accuracy)
     run_id = champion.tags["staleness.advisor_run_id"]
-    history = json.loads(_artifact(uri, run_id, "history.json", tmp_path))
-    last = history["windows"][-1]
-    assert last["window"] == "1998-11-16"
-    assert np.isclose(last["measured"][str(champion.version)], 1.0 - accuracy)
+    last = RegistryReader(client).advisor_state("elec2-price-direction").history[-1]
+    assert last.window == "1998-11-16"
+    assert np.isclose(last.measured[str(champion.version)], 1.0 - accuracy)
     assert "report.html" in {a.path for a in client.list_artifacts(run_id)}

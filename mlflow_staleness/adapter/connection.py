@@ -60,15 +60,17 @@ def connect(tracking_uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
 
 @contextlib.contextmanager
 def request_bounds(timeout: float) -> Iterator[None]:
-    """Bound MLflow's per-request timeout and retries by ``timeout`` inside the block.
+    """Bound each of MLflow's requests inside the block by about ``timeout`` seconds in all.
 
     MLflow reads ``MLFLOW_HTTP_REQUEST_TIMEOUT`` / ``MLFLOW_HTTP_REQUEST_MAX_RETRIES`` /
-    ``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR`` at each request; values the user set are honoured,
-    the others are set for the block only and removed after it.
+    ``MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR`` at each request; its defaults (120 s, 7 retries with
+    exponential backoff) can wait for many minutes on a server that accepts connections but does
+    not answer. Inside the block each request gets two tries of half the bound each, a second
+    apart; a value the user set is honoured instead, and the others are removed after it.
     """
     wanted = {
-        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, int(timeout))),
-        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, round(timeout / 2))),
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
     }
     added = [name for name in wanted if name not in os.environ]
@@ -115,7 +117,14 @@ def mlflow_errors(what: str, uri: str = "") -> Iterator[None]:
         message = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:300]
         if code in _NOT_FOUND:
             raise RegistryError(f"{what}: {message}") from exc
-        if code in _DENIED or "401" in message or "403" in message:
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        if code == "UNAUTHENTICATED" or "401" in message:
+            who = f"of user {user!r}" if user else "(none were given)"
+            raise ServerError(
+                f"{what}: the tracking server {uri} refused the credentials {who} (HTTP 401). "
+                f"Check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+            ) from exc
+        if code in _DENIED or "403" in message:
             raise ServerError(
                 f"{what}: the server refused it ({message}). Check the credentials "
                 f"(MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD) and permissions."

@@ -24,6 +24,16 @@ from mlflow.exceptions import MlflowException
 
 from mlflow_staleness.adapter.connection import mlflow_errors
 from mlflow_staleness.advice import VersionEvidence, WindowRecord
+from mlflow_staleness.advice_log import (
+    MEASUREMENT_TAG_PREFIX,
+    WINDOW_TAG_PREFIX,
+    advice_fact_path,
+    assemble,
+    measurement_fact_path,
+    newest,
+    parse_fact,
+    read_cache,
+)
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError
 from mlflow_staleness.fingerprint import DataFingerprint
 from mlflow_staleness.losses import to_loss
@@ -45,7 +55,7 @@ ADVICE_PATH = "advice.json"
 PLOT_PATH = "staleness.png"
 REPORT_PATH = "report.html"
 ADVISOR_RUN = "advisor"
-MAX_FINGERPRINT_BYTES = 64 * 1024 * 1024
+MAX_FINGERPRINT_BYTES = 16 * 1024 * 1024
 _CONTEXTS = ("validation", "eval", "training", "train")
 _BATCH = 100
 
@@ -66,13 +76,29 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class AdvisorState:
-    """The advisor run of a model, if any, and its complete history."""
+    """The advisor run of a model (the oldest, when there are several), and its history.
+
+    ``facts`` are the complete facts the history was assembled from (they are cached again in
+    the ``history.json`` of the next write).
+    """
 
     experiment_id: str | None = None
     run_id: str | None = None
     history: list[WindowRecord] = field(default_factory=list)
     latest_advice_id: str | None = None
-    dropped: int = 0  # history rows of unfinished advice, ignored
+    facts: list[dict] = field(default_factory=list)
+
+
+def advisor_runs(client: MlflowClient, experiment_id: str) -> list:
+    """The active advisor runs of an experiment, oldest first."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.mlflow.runName = {_quote(ADVISOR_RUN)}",
+        run_view_type=ViewType.ACTIVE_ONLY,
+        order_by=["attributes.start_time ASC"],
+        max_results=50,
+    )
+    return sorted(runs, key=lambda r: (r.info.start_time or 0, r.info.run_id))
 
 
 def _quote(value: str) -> str:
@@ -252,9 +278,31 @@ class RegistryReader:
 
     # ------------------------------------------------------------------ fingerprints
     def fingerprint(self, version: VersionEvidence) -> tuple[DataFingerprint | None, str | None]:
-        """The version's reference fingerprint, or None and a note saying why not."""
+        """The version's reference fingerprint, or None and a note saying why there is none.
+
+        A version logged without a reference still gets advice (with a note). A fingerprint that
+        is there but cannot be trusted (larger than :data:`MAX_FINGERPRINT_BYTES`, not JSON,
+        nested too deeply, of the wrong types, or of a newer format) is an error: its size is
+        checked before it is downloaded, and it is parsed as JSON only, never unpickled.
+        """
         if not version.run_id:
             return None, "no fingerprint: the version has no source run"
+        where = f"the fingerprint of version {version.version} (run {version.run_id})"
+        folder = FINGERPRINT_PATH.rpartition("/")[0]
+        with mlflow_errors(f"listing {where}", self.uri):
+            try:
+                listed = self.client.list_artifacts(version.run_id, folder)
+            except MlflowException:
+                listed = []
+        entry = next((a for a in listed if a.path == FINGERPRINT_PATH and not a.is_dir), None)
+        if entry is None:
+            return None, "no fingerprint artifact (log_reference was not used)"
+        if entry.file_size is not None and entry.file_size > MAX_FINGERPRINT_BYTES:
+            raise InvalidInputError(
+                f"{where} is {entry.file_size:,} bytes, more than the {MAX_FINGERPRINT_BYTES:,} "
+                f"a fingerprint may have; it was not downloaded. Log the reference again with "
+                f"mlflow_staleness.log_reference"
+            )
         with tempfile.TemporaryDirectory() as tmp:
             try:
                 path = mlflow.artifacts.download_artifacts(
@@ -267,15 +315,29 @@ class RegistryReader:
                 return None, "no fingerprint artifact (log_reference was not used)"
             file = Path(path)
             if file.stat().st_size > MAX_FINGERPRINT_BYTES:
-                return None, f"fingerprint artifact larger than {MAX_FINGERPRINT_BYTES} bytes"
+                raise InvalidInputError(
+                    f"{where} is larger than the {MAX_FINGERPRINT_BYTES:,} bytes a fingerprint "
+                    f"may have. Log the reference again with mlflow_staleness.log_reference"
+                )
             try:
                 return DataFingerprint.from_json(file.read_bytes()), None
             except (InvalidInputError, ValueError, RecursionError) as exc:
-                return None, f"unreadable fingerprint artifact: {str(exc)[:200]}"
+                detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+                if isinstance(exc, RecursionError):
+                    detail = "the JSON is nested too deeply"
+                raise InvalidInputError(
+                    f"{where} is unreadable: {detail}. Expected the JSON that "
+                    f"mlflow_staleness.log_reference writes; log the reference again"
+                ) from None
 
     # ------------------------------------------------------------------ the advisor's history
     def advisor_state(self, name: str) -> AdvisorState:
-        """The advisor run and its history; rows of unfinished advice are dropped."""
+        """The advisor run(s) and the complete history; facts without their tag are ignored.
+
+        Every active run named ``advisor`` in the advisor experiment counts (two advisors that
+        started at once may each have made one); new writes go to the oldest. See
+        :mod:`mlflow_staleness.advice_log` for why the history is read this way.
+        """
         with mlflow_errors(f"reading the advisor history of {name!r}", self.uri):
             experiment = self.client.get_experiment_by_name(advisor_experiment(name))
             if experiment is None:
@@ -287,48 +349,46 @@ class RegistryReader:
                     f"Restore it (mlflow experiments restore --experiment-id "
                     f"{experiment.experiment_id}) or delete it for good (mlflow gc)"
                 )
-            runs = self.client.search_runs(
-                [experiment.experiment_id],
-                filter_string=f"tags.mlflow.runName = {_quote(ADVISOR_RUN)}",
-                order_by=["attributes.start_time ASC"],
-                max_results=5,
-            )
+            runs = advisor_runs(self.client, experiment.experiment_id)
         if not runs:
             return AdvisorState(experiment_id=experiment.experiment_id)
-        run = runs[0]
-        latest = run.data.tags.get("staleness.advice_id") or None
-        text = self.download_text(run.info.run_id, HISTORY_PATH)
-        rows: list[WindowRecord] = []
-        dropped = 0
-        if text:
-            try:
-                stored = json.loads(text)
-                raw = stored["windows"]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise InvalidInputError(
-                    f"the advisor history of {name!r} (run {run.info.run_id}, {HISTORY_PATH}) "
-                    f"is unreadable: {exc!r}. Delete the advisor run to start afresh."
-                ) from exc
-            for item in raw:
-                record = WindowRecord.from_dict(item)
-                advice = record.advice
-                if advice is not None and not (
-                    advice.get("confirmed") or advice.get("advice_id") == latest
-                ):
-                    dropped += 1
-                    previous = item.get("previous_advice")
-                    trusted = isinstance(previous, dict) and previous.get("confirmed")
-                    record = WindowRecord(
-                        record.seq,
-                        record.window,
-                        record.first_seen_ms,
-                        record.served_version,
-                        record.measured,
-                        record.drift,
-                        previous if trusted else None,
-                    )
-                rows.append(record)
-        return AdvisorState(experiment.experiment_id, run.info.run_id, rows, latest, dropped)
+        wanted: dict[tuple[str, str], list[str]] = {}  # (kind, id) -> runs whose tag names it
+        claims: dict[str, list[str]] = {}  # window tag -> advice ids
+        for run in runs:
+            for key, value in run.data.tags.items():
+                if key.startswith(WINDOW_TAG_PREFIX) and value:
+                    wanted.setdefault(("advice", value), []).append(run.info.run_id)
+                    claims.setdefault(key, []).append(value)
+                elif key.startswith(MEASUREMENT_TAG_PREFIX):
+                    fact_id = key[len(MEASUREMENT_TAG_PREFIX) :]
+                    wanted.setdefault(("measurement", fact_id), []).append(run.info.run_id)
+        known: dict[tuple[str, str], dict] = {}
+        if wanted:
+            for run in runs:
+                known.update(read_cache(self.download_text(run.info.run_id, HISTORY_PATH)))
+                if all(key in known for key in wanted):
+                    break
+        for (kind, fact_id), holders in sorted(wanted.items()):
+            if (kind, fact_id) in known:
+                continue
+            path = advice_fact_path(fact_id) if kind == "advice" else measurement_fact_path(fact_id)
+            fact = parse_fact(self.download_text(holders[0], path), kind, fact_id)
+            if fact is not None:  # a tag without its fact: only if the artifacts were deleted
+                known[(kind, fact_id)] = fact
+        advice = []
+        for ids in claims.values():
+            fact = newest(known[("advice", i)] for i in set(ids) if ("advice", i) in known)
+            if fact is not None:
+                advice.append(fact)
+        measurements = [f for (kind, _), f in known.items() if kind == "measurement"]
+        primary = runs[0]
+        return AdvisorState(
+            experiment.experiment_id,
+            primary.info.run_id,
+            assemble(advice, measurements),
+            primary.data.tags.get("staleness.advice_id") or None,
+            facts=[*advice, *measurements],
+        )
 
     def download_text(self, run_id: str, path: str) -> str | None:
         """An artifact's text, or None when the run has no such artifact."""

@@ -3,16 +3,18 @@
 The order matters, since MLflow writes one request at a time and has no transactions:
 
 1. the advisor experiment and run, when they do not exist yet;
-2. the artifacts: ``history.json`` (with the new window), ``advice.json``, ``staleness.png``,
-   ``report.html``;
+2. the artifacts: the advice's fact ``advice/<advice_id>.json``, the ``history.json`` cache,
+   ``advice.json``, ``staleness.png`` and ``report.html``;
 3. the metrics ``staleness.<field>`` at step = the window's sequence number;
 4. the ``staleness.*`` tags on the served version, then the summary tag on the registered model;
 5. alias or stage moves, only when asked;
-6. ``staleness.advice_id`` on the advisor run, then on the version: the advice is complete.
+6. one batch of run tags: ``staleness.window.<key>`` = the advice id (the advice is complete)
+   and ``staleness.advice_id``;
+7. ``staleness.advice_id`` on the version, last: its display copies are complete too.
 
-A cut anywhere before step 6 leaves the previous complete advice as the one readers trust: the
-history reader keeps a window's advice only once the run's ``staleness.advice_id`` names it (or
-a later write confirmed it), and the version tags are display copies checked against their id.
+A cut anywhere before step 6 leaves the window's previous complete advice as the one readers
+show (:mod:`mlflow_staleness.advice_log`); a re-run then completes a new one. Before the first
+write, the user's permission to write on the model and the advisor experiment is checked.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import Metric, RunTag
+from mlflow.exceptions import MlflowException
 
 from mlflow_staleness.adapter.connection import mlflow_errors
 from mlflow_staleness.adapter.reading import (
@@ -36,6 +39,14 @@ from mlflow_staleness.adapter.reading import (
     REPORT_PATH,
     AdvisorState,
     advisor_experiment,
+    advisor_runs,
+)
+from mlflow_staleness.advice_log import (
+    MEASUREMENT_TAG_PREFIX,
+    advice_fact_path,
+    cache_document,
+    measurement_fact_path,
+    window_tag,
 )
 from mlflow_staleness.recommendation import ADVICE_ID_TAG, TAG_PREFIX, Recommendation
 
@@ -79,15 +90,11 @@ class Write:
         return f"{self.kind:<17} {self.target}: {detail}".rstrip(": ")
 
 
-def _history_json(model_name: str, rows: list[dict]) -> bytes:
-    return json.dumps({"format": 1, "model": model_name, "windows": rows}, indent=1).encode()
-
-
 def plan_advice(
     rec: Recommendation,
     *,
     state: AdvisorState,
-    history_rows: list[dict],
+    fact: dict,
     plot: bytes,
     report: bytes,
     aliases: dict[str, str],
@@ -96,19 +103,17 @@ def plan_advice(
     transition_stage: str | None = None,
     apply: bool = False,
 ) -> list[Write]:
-    """Every write of ``rec``, in order. ``history_rows`` already hold the new window."""
+    """Every write of ``rec``, in order; ``fact`` is its :func:`~advice_log.advice_fact`."""
     model, version = rec.model_name, rec.version
     run = state.run_id or NEW_RUN
     on_run = f"advisor run {run}"
     on_version = f"model {model!r} version {version}"
-    writes: list[Write] = []
-    if state.experiment_id is None:
-        writes.append(Write("create-experiment", advisor_experiment(model)))
-    if state.run_id is None:
-        writes.append(Write("create-run", advisor_experiment(model), "run name", ADVISOR_RUN))
+    writes = _run_writes(state, model)
     advice = json.dumps(rec.to_dict(), indent=1, sort_keys=True).encode()
+    cache = cache_document(model, [*state.facts, fact])
     writes += [
-        Write("log-artifact", on_run, HISTORY_PATH, payload=_history_json(model, history_rows)),
+        Write("log-artifact", on_run, advice_fact_path(rec.advice_id), payload=_json(fact)),
+        Write("log-artifact", on_run, HISTORY_PATH, payload=cache),
         Write("log-artifact", on_run, ADVICE_PATH, payload=advice),
         Write("log-artifact", on_run, PLOT_PATH, payload=plot),
         Write("log-artifact", on_run, REPORT_PATH, payload=report),
@@ -135,9 +140,29 @@ def plan_advice(
     writes.append(Write("set-model-tag", f"model {model!r}", SUMMARY_TAG, rec.summary()))
     if apply:
         writes += _actions(rec, aliases, set_alias, serving_alias, transition_stage)
-    writes.append(Write("set-run-tag", on_run, ADVICE_ID_TAG, final))
+    complete = {window_tag(rec.window): final, ADVICE_ID_TAG: final}
+    writes.append(_run_tags(on_run, complete))
     writes.append(Write("set-version-tag", on_version, ADVICE_ID_TAG, final))
     return writes
+
+
+def _run_writes(state: AdvisorState, model: str) -> list[Write]:
+    writes = []
+    if state.experiment_id is None:
+        writes.append(Write("create-experiment", advisor_experiment(model)))
+    if state.run_id is None:
+        writes.append(Write("create-run", advisor_experiment(model), "run name", ADVISOR_RUN))
+    return writes
+
+
+def _run_tags(on_run: str, tags: dict[str, str]) -> Write:
+    """Run tags in one ``log_batch`` request: all of them are written, or none."""
+    described = ", ".join(f"{k} = {v}" for k, v in tags.items())
+    return Write("set-run-tags", on_run, described, payload=_json(tags))
+
+
+def _json(document: dict) -> bytes:
+    return json.dumps(document, indent=1, sort_keys=True).encode()
 
 
 def _actions(
@@ -178,23 +203,45 @@ def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> st
     for write in writes:
         with mlflow_errors(f"writing the advice ({write.kind} {write.key})", uri):
             if write.kind == "create-experiment":
-                experiment_id = client.create_experiment(
-                    write.target, artifact_location=_local_artifact_root(uri, write.target)
-                )
-                continue
-            if write.kind == "create-run":
+                experiment_id = _create_experiment(client, write.target)
+            elif write.kind == "create-run":
                 if experiment_id is None:
-                    experiment = client.get_experiment_by_name(write.target)
-                    experiment_id = experiment.experiment_id
-                run = client.create_run(
-                    experiment_id,
-                    run_name=ADVISOR_RUN,
-                    tags={f"{TAG_PREFIX}model": model_name},
-                )
-                run_id = run.info.run_id
-                continue
-            _execute_one(client, write, run_id, model_name)
+                    experiment_id = client.get_experiment_by_name(write.target).experiment_id
+                run_id = _create_run(client, experiment_id, model_name)
+            else:
+                _execute_one(client, write, run_id, model_name)
     return run_id
+
+
+def _create_experiment(client: MlflowClient, name: str) -> str:
+    """Create the advisor experiment, or take the one another advisor created meanwhile."""
+    try:
+        return client.create_experiment(
+            name, artifact_location=_local_artifact_root(client.tracking_uri, name)
+        )
+    except MlflowException as exc:
+        if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None or experiment.lifecycle_stage != "active":
+            raise
+        return experiment.experiment_id
+
+
+def _create_run(client: MlflowClient, experiment_id: str, model_name: str) -> str:
+    """Create the advisor run; when another advisor made one first, use that one instead.
+
+    Two advisors that start at once may still both keep their own run (each saw only its own);
+    readers take the facts of every advisor run, so nothing is lost, only less tidy.
+    """
+    run = client.create_run(
+        experiment_id, run_name=ADVISOR_RUN, tags={f"{TAG_PREFIX}model": model_name}
+    )
+    oldest = advisor_runs(client, experiment_id)[0].info.run_id
+    if oldest != run.info.run_id:
+        client.delete_run(run.info.run_id)  # still empty: nothing of the advice is lost
+        return oldest
+    return run.info.run_id
 
 
 def _local_artifact_root(uri: str, experiment: str) -> str | None:
@@ -223,10 +270,11 @@ def _execute_one(client: MlflowClient, write: Write, run_id: str, model_name: st
         elif write.key.endswith(".html"):
             text = payload.decode().replace(html.escape(NEW_RUN), html.escape(run_id))
             payload = text.encode()
+        folder, _, name = write.key.rpartition("/")
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / write.key
+            path = Path(tmp) / name
             path.write_bytes(payload)
-            client.log_artifact(run_id, str(path))
+            client.log_artifact(run_id, str(path), artifact_path=folder or None)
     elif kind == "log-metrics":
         metrics = json.loads(write.payload)
         step = int(write.key.split()[1])
@@ -241,8 +289,9 @@ def _execute_one(client: MlflowClient, write: Write, run_id: str, model_name: st
         client.set_registered_model_tag(model_name, write.key, write.value)
     elif kind == "delete-model-tag":
         client.delete_registered_model_tag(model_name, write.key)
-    elif kind == "set-run-tag":
-        client.log_batch(run_id, tags=[RunTag(write.key, write.value)])
+    elif kind == "set-run-tags":
+        tags = json.loads(write.payload)
+        client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
     elif kind == "set-alias":
         client.set_registered_model_alias(model_name, write.key, write.value)
     elif kind == "delete-alias":
@@ -254,22 +303,20 @@ def _execute_one(client: MlflowClient, write: Write, run_id: str, model_name: st
         raise AssertionError(f"unknown write {kind!r}")
 
 
-def record_plan(model_name: str, state: AdvisorState, rows: list[dict]) -> list[Write]:
-    """The writes of ``record``: the history with the new measurements, nothing else."""
-    writes: list[Write] = []
-    if state.experiment_id is None:
-        writes.append(Write("create-experiment", advisor_experiment(model_name)))
-    if state.run_id is None:
-        writes.append(Write("create-run", advisor_experiment(model_name), "run name", ADVISOR_RUN))
-    run = state.run_id or NEW_RUN
-    writes.append(
+def record_plan(model_name: str, state: AdvisorState, fact: dict) -> list[Write]:
+    """The writes of ``record``: the measurement's fact, the cache, then its tag."""
+    writes = _run_writes(state, model_name)
+    on_run = f"advisor run {state.run_id or NEW_RUN}"
+    writes += [
+        Write("log-artifact", on_run, measurement_fact_path(fact["id"]), payload=_json(fact)),
         Write(
             "log-artifact",
-            f"advisor run {run}",
+            on_run,
             HISTORY_PATH,
-            payload=_history_json(model_name, rows),
-        )
-    )
+            payload=cache_document(model_name, [*state.facts, fact]),
+        ),
+        _run_tags(on_run, {MEASUREMENT_TAG_PREFIX + fact["id"]: window_tag(fact["window"])}),
+    ]
     return writes
 
 
