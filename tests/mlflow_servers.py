@@ -61,6 +61,8 @@ def free_port() -> int:
 def _child_environment(extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("MLFLOW_TRACKING_URI", None)
+    # no telemetry: the server would try to fetch its configuration from the internet
+    env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"})
     env.update(extra_env or {})
     return env
 

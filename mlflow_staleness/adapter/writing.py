@@ -19,8 +19,10 @@ write, the user's permission to write on the model and the advisor experiment is
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import random
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -209,8 +211,29 @@ def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> st
                     experiment_id = client.get_experiment_by_name(write.target).experiment_id
                 run_id = _create_run(client, experiment_id, model_name)
             else:
-                _execute_one(client, write, run_id, model_name)
+                _with_race_retries(_execute_one, client, write, run_id, model_name)
     return run_id
+
+
+#: How SQL stores report two writers inserting the same tag at once (SQLite, PostgreSQL, MySQL).
+_RACE = ("UNIQUE constraint failed", "duplicate key value", "IntegrityError", "Duplicate entry")
+_RACE_TRIES = 6
+
+
+def _with_race_retries(write, *args) -> None:
+    """Run one write, again when a concurrent advisor inserted the same key at the same moment.
+
+    Setting a tag (or logging a metric) is idempotent, but MLflow's SQL stores answer a clash of
+    two inserts of one key with a 400, which its client does not retry.
+    """
+    for attempt in range(_RACE_TRIES):
+        try:
+            write(*args)
+            return
+        except MlflowException as exc:
+            if attempt == _RACE_TRIES - 1 or not any(m in str(exc) for m in _RACE):
+                raise
+            time.sleep(random.uniform(0.05, 0.3) * (attempt + 1))
 
 
 def _create_experiment(client: MlflowClient, name: str) -> str:
@@ -239,7 +262,10 @@ def _create_run(client: MlflowClient, experiment_id: str, model_name: str) -> st
     )
     oldest = advisor_runs(client, experiment_id)[0].info.run_id
     if oldest != run.info.run_id:
-        client.delete_run(run.info.run_id)  # still empty: nothing of the advice is lost
+        # still empty: nothing of the advice is lost; a user who may not delete runs leaves an
+        # empty extra run, which readers take in with the others
+        with contextlib.suppress(MlflowException):
+            client.delete_run(run.info.run_id)
         return oldest
     return run.info.run_id
 
