@@ -68,6 +68,8 @@ class VersionEvidence:
     notes: tuple[str, ...] = ()
     reference_columns: tuple[str, ...] | None = None  # from the run's dataset input
     metric: str | None = None  # how log_reference said the loss is measured
+    run_deleted: bool = False  # its source run is deleted
+    bad_loss: float | None = None  # a logged loss that is not finite (NaN, inf)
 
     @property
     def number(self) -> int:
@@ -211,6 +213,8 @@ def compute_advice(
     evidence = staleness.evidence
     if report is not None and "fingerprint" not in evidence:
         evidence = (*evidence, "fingerprint")
+    if report is not None:
+        evidence = (*evidence, *_unseen_categories(served.fingerprint, current_fingerprint))
     if served.notes:
         evidence = (*evidence, *(f"missing: {n}" for n in served.notes))
     money = cost.to_money
@@ -261,6 +265,24 @@ def _headline(action: str, version: str, candidate: str | None) -> str:
     if action == "insufficient-evidence":
         return f"too little is known about v{version} to advise"
     return f"{action} v{version}"
+
+
+def _unseen_categories(reference: DataFingerprint, current: DataFingerprint) -> list[str]:
+    """Evidence lines naming categories of the current data that the reference never listed.
+
+    Only where the reference listed every value it saw (nothing in its "other" bucket): then a
+    value it does not list was really not there.
+    """
+    found = []
+    for name, column in current.columns.items():
+        before = reference.columns.get(name)
+        if not hasattr(column, "counts") or not hasattr(before, "counts") or before.n_other:
+            continue
+        new = [str(value) for value in column.counts if value not in before.counts]
+        if new:
+            shown = ", ".join(repr(v) for v in new[:3]) + (" ..." if len(new) > 3 else "")
+            found.append(f"unseen categories in {name!r}: {shown}")
+    return found
 
 
 def _drift_report(served: VersionEvidence, current: DataFingerprint | None) -> DriftReport | None:

@@ -57,6 +57,8 @@ __all__ = ["Advisor"]
 DEFAULT_SCORED_VERSIONS = 3
 #: The longest window label: it is written into tags, the reason and the summary.
 MAX_WINDOW = 200
+#: MLflow's limit on an experiment name (the advisor experiment is ``staleness/<model>``).
+MAX_EXPERIMENT_NAME = 500
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +138,13 @@ class Advisor:
             raise InvalidInputError(f"model_name must be a non-empty string, got {model_name!r}")
         if cost is not None and not isinstance(cost, CostModel):
             raise InvalidInputError(f"cost must be a CostModel, got {type(cost).__name__}")
+        if len(advisor_experiment(model_name)) > MAX_EXPERIMENT_NAME:
+            raise InvalidInputError(
+                f"model name of {len(model_name)} characters is too long for its advisor "
+                f"experiment {advisor_experiment(model_name)[:40]!r}...: MLflow allows "
+                f"{MAX_EXPERIMENT_NAME} characters in an experiment name, so the model name may "
+                f"have at most {MAX_EXPERIMENT_NAME - len(advisor_experiment(''))}"
+            )
         self.model_name = model_name
         self.cost = cost
         self.strategy = strategy
@@ -186,7 +195,9 @@ class Advisor:
                 f"registered model {self.model_name!r} has no versions: register a version "
                 f"before asking for advice"
             )
+        _alias_name("alias", settings.alias)  # a stored or --alias value, checked like ours
         served, note = self._served(info, settings, versions)
+        _check_recorded_evidence(served)
         fingerprint, missing = reader.fingerprint(served)
         notes = served.notes + ((missing,) if missing else ())
         served = dataclasses.replace(served, fingerprint=fingerprint, notes=notes)
@@ -574,6 +585,23 @@ def _stage_name(stage: str | None) -> str | None:
         stacklevel=3,
     )
     return match
+
+
+def _check_recorded_evidence(served: VersionEvidence) -> None:
+    """The served version's recorded evidence must not be broken: a deleted source run or a
+    non-finite loss is an error to fix, not weaker evidence to advise on."""
+    if served.run_deleted:
+        raise RegistryError(
+            f"the source run {served.run_id} of the served version {served.version} is deleted: "
+            f"its validation loss and fingerprint cannot be trusted. Restore it (mlflow runs "
+            f"restore --run-id {served.run_id}) or serve another version"
+        )
+    if served.bad_loss is not None:
+        raise InvalidInputError(
+            f"the served version {served.version}'s validation loss is {served.bad_loss}: "
+            f"expected a finite number. Log a finite loss on run {served.run_id}, or name "
+            f"another metric with --loss-key"
+        )
 
 
 def _window_label(window: str | None) -> str:

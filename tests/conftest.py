@@ -17,6 +17,12 @@ from hypothesis import settings
 # In CI, Hypothesis draws the same examples every run, so a red build is reproducible; locally it
 # keeps exploring new ones.
 settings.register_profile("ci", derandomize=True, print_blob=True)
+
+# MLflow's telemetry thread, which cannot reach the internet here, removes an environment
+# variable while other threads read the environment (a rare KeyError in requests); tests and the
+# processes they start send no telemetry.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DO_NOT_TRACK"] = "true"
 if os.environ.get("CI"):
     settings.load_profile("ci")
 

@@ -6,6 +6,7 @@ import contextlib
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,22 @@ _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"}
 _DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED", "CUSTOMER_UNAUTHORIZED"}
 
 
+def public_uri(uri: str) -> str:
+    """``uri`` without the user name and password it may carry, for messages.
+
+    >>> public_uri("http://alice:secret@127.0.0.1:5000/")
+    'http://127.0.0.1:5000/'
+    """
+    parts = urllib.parse.urlsplit(uri)
+    if parts.username is None and parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
 def tracking_uri_of(tracking_uri: str | None) -> str:
     """The tracking URI in use: the one given, else ``MLFLOW_TRACKING_URI``, else MLflow's."""
     return tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
@@ -48,14 +65,14 @@ def connect(tracking_uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
         database = Path(uri[len("sqlite:///") :].split("?")[0]).expanduser()
         if not database.is_file():
             raise ServerError(
-                f"no MLflow database at {str(database)!r} (tracking URI {uri}); check the path "
-                f"in MLFLOW_TRACKING_URI or --tracking-uri"
+                f"no MLflow database at {str(database)!r} (tracking URI {public_uri(uri)}); check "
+                f"the path in MLFLOW_TRACKING_URI or --tracking-uri"
             )
-    with mlflow_errors(f"connecting to the tracking store {uri}", uri):
+    with mlflow_errors(f"connecting to the tracking store {public_uri(uri)}", uri):
         try:
             return MlflowClient(tracking_uri=uri, registry_uri=uri)
         except (TypeError, ValueError) as exc:
-            raise ServerError(f"cannot use the tracking URI {uri!r}: {exc}") from exc
+            raise ServerError(f"cannot use the tracking URI {public_uri(uri)!r}: {exc}") from exc
 
 
 @contextlib.contextmanager
@@ -86,6 +103,7 @@ def request_bounds(timeout: float) -> Iterator[None]:
 def _probe(uri: str, timeout: float) -> None:
     """Wait until the server answers HTTP at all, for at most ``timeout`` seconds."""
     start = time.monotonic()
+    uri = public_uri(uri)  # /health needs no login; urllib reads user:password@ as a host
     url = uri.rstrip("/") + "/health"
     last = "no answer"
     while True:
@@ -110,6 +128,7 @@ def _probe(uri: str, timeout: float) -> None:
 @contextlib.contextmanager
 def mlflow_errors(what: str, uri: str = "") -> Iterator[None]:
     """Translate MLflow and network errors raised inside the block into one-line errors."""
+    uri = public_uri(uri)
     try:
         yield
     except MlflowException as exc:

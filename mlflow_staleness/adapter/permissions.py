@@ -17,6 +17,7 @@ from mlflow import MlflowClient
 from mlflow.utils.credentials import get_default_host_creds
 from mlflow.utils.rest_utils import http_request
 
+from mlflow_staleness.adapter.connection import public_uri
 from mlflow_staleness.exceptions import NoPermissionError, ServerError
 
 __all__ = ["check_write_permission"]
@@ -33,10 +34,10 @@ def check_write_permission(
     ``experiment_id`` is None when the advisor experiment does not exist yet: its creator gets
     MANAGE on it, so only the model is checked then.
     """
-    uri = client.tracking_uri
-    if not uri.startswith(("http://", "https://")):
+    if not client.tracking_uri.startswith(("http://", "https://")):
         return
-    creds = get_default_host_creds(uri)
+    creds = get_default_host_creds(client.tracking_uri)
+    uri = public_uri(client.tracking_uri)
     if not creds.username:
         return
     checks = [("registered_model", model_name, f"model {model_name!r}")]

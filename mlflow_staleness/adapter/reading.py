@@ -22,7 +22,7 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
-from mlflow_staleness.adapter.connection import mlflow_errors
+from mlflow_staleness.adapter.connection import mlflow_errors, public_uri
 from mlflow_staleness.advice import VersionEvidence, WindowRecord
 from mlflow_staleness.advice_log import (
     MEASUREMENT_TAG_PREFIX,
@@ -145,8 +145,8 @@ class RegistryReader:
             except MlflowException as exc:
                 if str(getattr(exc, "error_code", "")) == "RESOURCE_DOES_NOT_EXIST":
                     raise RegistryError(
-                        f"no registered model named {name!r} at {self.uri}. Check the name "
-                        f"(names are case-sensitive), or register the model first."
+                        f"no registered model named {name!r} at {public_uri(self.uri)}. Check the "
+                        f"name (names are case-sensitive), or register the model first."
                     ) from exc
                 raise
         aliases = {str(a): str(v) for a, v in (model.aliases or {}).items()}
@@ -227,14 +227,14 @@ class RegistryReader:
         status = str(version.status or "READY")
         if status != "READY":
             notes.append(f"registration is {status}")
-        val_loss, columns = None, None
+        val_loss, columns, bad_loss, deleted = None, None, None, False
         run = runs.get(version.run_id) if version.run_id else None
         key = loss_key
         if version.run_id and run is None:
             notes.append(f"source run {version.run_id} not found")
         elif run is not None and run.info.lifecycle_stage == "deleted":
             notes.append(f"source run {version.run_id} is deleted")
-            run = None
+            run, deleted = None, True
         if run is not None:
             tags = run.data.tags
             key = loss_key or tags.get("staleness.loss_key") or "val_loss"
@@ -244,6 +244,7 @@ class RegistryReader:
                 notes.append(f"no {key!r} metric on its run")
             elif not math.isfinite(value):
                 notes.append(f"its {key!r} metric is {value}")
+                bad_loss = value
             else:
                 val_loss = to_loss(value, greater_is_better=greater)
             columns = _reference_columns(run.inputs.dataset_inputs if run.inputs else [])
@@ -264,6 +265,7 @@ class RegistryReader:
                     val_loss = float(latest.value)
                 else:
                     notes.append(f"its {key!r} metric is {latest.value}")
+                    bad_loss = latest.value
         return VersionEvidence(
             version=str(version.version),
             created_ms=int(version.creation_timestamp or 0),
@@ -274,6 +276,8 @@ class RegistryReader:
             notes=tuple(notes),
             reference_columns=columns,
             metric=(run.data.tags.get("staleness.metric") if run is not None else None),
+            run_deleted=deleted,
+            bad_loss=bad_loss,
         )
 
     # ------------------------------------------------------------------ fingerprints
