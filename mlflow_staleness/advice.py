@@ -69,7 +69,7 @@ class VersionEvidence:
     reference_columns: tuple[str, ...] | None = None  # from the run's dataset input
     metric: str | None = None  # how log_reference said the loss is measured
     run_deleted: bool = False  # its source run is deleted
-    bad_loss: float | None = None  # a logged loss that is not finite (NaN, inf)
+    bad_loss: str | None = None  # a logged loss that is not finite: "'val_loss' is nan"
 
     @property
     def number(self) -> int:

@@ -138,13 +138,6 @@ class Advisor:
             raise InvalidInputError(f"model_name must be a non-empty string, got {model_name!r}")
         if cost is not None and not isinstance(cost, CostModel):
             raise InvalidInputError(f"cost must be a CostModel, got {type(cost).__name__}")
-        if len(advisor_experiment(model_name)) > MAX_EXPERIMENT_NAME:
-            raise InvalidInputError(
-                f"model name of {len(model_name)} characters is too long for its advisor "
-                f"experiment {advisor_experiment(model_name)[:40]!r}...: MLflow allows "
-                f"{MAX_EXPERIMENT_NAME} characters in an experiment name, so the model name may "
-                f"have at most {MAX_EXPERIMENT_NAME - len(advisor_experiment(''))}"
-            )
         self.model_name = model_name
         self.cost = cost
         self.strategy = strategy
@@ -378,6 +371,7 @@ class Advisor:
         evaluation: tuple[Mapping[str, Any], str | None, bool | None] | None = None,
     ) -> tuple[Recommendation, list[Write], _Context]:
         window = _window_label(window)
+        _check_experiment_name(self.model_name)
         features, y, p = self._split(data, labels, predictions)
         ctx = self._context()
         if self.set_alias is not None and self.set_alias == ctx.settings.alias:
@@ -485,6 +479,7 @@ class Advisor:
         if labels is None:
             raise InvalidInputError("record needs labels: the point is to measure the loss")
         window = _window_label(window)
+        _check_experiment_name(self.model_name)
         features, y, p = self._split(data, labels, predictions)
         ctx = self._context(require_cost=False)
         old = next((r for r in ctx.state.history if r.window == window), None)
@@ -587,6 +582,17 @@ def _stage_name(stage: str | None) -> str | None:
     return match
 
 
+def _check_experiment_name(model_name: str) -> None:
+    """The advisor experiment's name must fit MLflow's limit (checked before any read)."""
+    if len(advisor_experiment(model_name)) > MAX_EXPERIMENT_NAME:
+        raise InvalidInputError(
+            f"model name of {len(model_name)} characters is too long for its advisor "
+            f"experiment {advisor_experiment(model_name)[:40]!r}...: MLflow allows "
+            f"{MAX_EXPERIMENT_NAME} characters in an experiment name, so the model name may "
+            f"have at most {MAX_EXPERIMENT_NAME - len(advisor_experiment(''))}"
+        )
+
+
 def _check_recorded_evidence(served: VersionEvidence) -> None:
     """The served version's recorded evidence must not be broken: a deleted source run or a
     non-finite loss is an error to fix, not weaker evidence to advise on."""
@@ -598,7 +604,7 @@ def _check_recorded_evidence(served: VersionEvidence) -> None:
         )
     if served.bad_loss is not None:
         raise InvalidInputError(
-            f"the served version {served.version}'s validation loss is {served.bad_loss}: "
+            f"the served version {served.version}'s validation loss {served.bad_loss}: "
             f"expected a finite number. Log a finite loss on run {served.run_id}, or name "
             f"another metric with --loss-key"
         )

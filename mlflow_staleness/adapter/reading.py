@@ -244,7 +244,7 @@ class RegistryReader:
                 notes.append(f"no {key!r} metric on its run")
             elif not math.isfinite(value):
                 notes.append(f"its {key!r} metric is {value}")
-                bad_loss = value
+                bad_loss = f"{key!r} is {value}"
             else:
                 val_loss = to_loss(value, greater_is_better=greater)
             columns = _reference_columns(run.inputs.dataset_inputs if run.inputs else [])
@@ -265,7 +265,7 @@ class RegistryReader:
                     val_loss = float(latest.value)
                 else:
                     notes.append(f"its {key!r} metric is {latest.value}")
-                    bad_loss = latest.value
+                    bad_loss = f"{key!r} is {latest.value}"
         return VersionEvidence(
             version=str(version.version),
             created_ms=int(version.creation_timestamp or 0),
