@@ -60,7 +60,7 @@ def window_tag(window: str) -> str:
     """The run tag whose value is the id of ``window``'s complete advice.
 
     >>> window_tag("2026-11-28")
-    'staleness.window.1e5e6ea2a48ab5bb'
+    'staleness.window.4c0d617c974a763f'
     """
     return WINDOW_TAG_PREFIX + hashlib.sha256(window.encode("utf-8")).hexdigest()[:16]
 
