@@ -85,7 +85,6 @@ class AdvisorState:
     experiment_id: str | None = None
     run_id: str | None = None
     history: list[WindowRecord] = field(default_factory=list)
-    latest_advice_id: str | None = None
     facts: list[dict] = field(default_factory=list)
 
 
@@ -390,7 +389,6 @@ class RegistryReader:
             experiment.experiment_id,
             primary.info.run_id,
             assemble(advice, measurements),
-            primary.data.tags.get("staleness.advice_id") or None,
             facts=[*advice, *measurements],
         )
 
