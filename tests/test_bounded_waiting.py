@@ -19,10 +19,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from mlflow.exceptions import MlflowException
 from mlflow_servers import free_port
 from registry_helpers import make_frame
 
+from mlflow_staleness.adapter.connection import mlflow_errors
 from mlflow_staleness.cli import main
+from mlflow_staleness.exceptions import ServerError
 
 COSTS = ["--retrain-cost", "10", "--error-cost", "1", "--predictions-per-step", "100"]
 HTTP_SETTINGS = (
@@ -150,3 +153,43 @@ def test_mlflows_own_settings_are_honoured(
     assert code == 1, stderr
     assert hanging_api in stderr
     assert seconds < 1 + 8, seconds  # not the 60 s of --server-timeout
+
+
+@pytest.mark.parametrize("port", [56403, 40301, 403])
+def test_a_port_with_403_or_401_in_it_is_not_a_refusal(port: int) -> None:
+    """Regression: a read timeout on port 56403 was reported as "the server refused it"."""
+    uri = f"http://127.0.0.1:{port}"
+    timeout = MlflowException(
+        f"API request to {uri}/api/2.0/mlflow/registered-models/get failed with exception "
+        f"HTTPConnectionPool(host='127.0.0.1', port={port}): Max retries exceeded with url: "
+        f"/api/2.0/mlflow/registered-models/get?name=model (Caused by ReadTimeoutError("
+        f"\"HTTPConnectionPool(host='127.0.0.1', port={port}): Read timed out.\"))"
+    )
+    with (
+        pytest.raises(ServerError, match=f"server {uri} did not answer"),
+        mlflow_errors("reading registered model 'model'", uri),
+    ):
+        raise timeout
+    other = MlflowException(
+        f"API request to {uri}/api/2.0/mlflow/x failed with exception "
+        f"HTTPConnectionPool(host='127.0.0.1', port={port}): connection reset by peer"
+    )
+    with pytest.raises(ServerError, match="MLflow error") as caught, mlflow_errors("reading", uri):
+        raise other
+    assert "refused" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"), [(401, "refused the credentials"), (403, "the server refused it")]
+)
+def test_a_real_401_or_403_is_still_a_refusal(status: int, expected: str) -> None:
+    uri = "http://127.0.0.1:56403"
+    refused = MlflowException(
+        f"API request to endpoint /api/2.0/mlflow/registered-models/get failed with error code "
+        f"{status} != 200. Response body: 'nope'"
+    )
+    with (
+        pytest.raises(ServerError, match=expected),
+        mlflow_errors("reading registered model 'model'", uri),
+    ):
+        raise refused

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -29,6 +30,9 @@ __all__ = [
 DEFAULT_TIMEOUT = 30.0
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"}
 _DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED", "CUSTOMER_UNAUTHORIZED"}
+# An HTTP status in MLflow's message ("failed with error code 403 != 200"), never a digit run
+# inside a port or a path: "127.0.0.1:56403", "port=403" and ":403/" are not a refusal.
+_STATUS = re.compile(r"(?<![\d:/.=])(40[13])(?![\d/])")
 
 
 def public_uri(uri: str) -> str:
@@ -136,21 +140,22 @@ def mlflow_errors(what: str, uri: str = "") -> Iterator[None]:
         message = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:300]
         if code in _NOT_FOUND:
             raise RegistryError(f"{what}: {message}") from exc
+        if "Max retries exceeded" in message or "timed out" in message.lower():
+            raise ServerError(
+                f"{what}: the tracking server {uri or ''} did not answer ({message})"
+            ) from exc
+        status = {match.group(1) for match in _STATUS.finditer(message)}
         user = os.environ.get("MLFLOW_TRACKING_USERNAME")
-        if code == "UNAUTHENTICATED" or "401" in message:
+        if code == "UNAUTHENTICATED" or "401" in status:
             who = f"of user {user!r}" if user else "(none were given)"
             raise ServerError(
                 f"{what}: the tracking server {uri} refused the credentials {who} (HTTP 401). "
                 f"Check MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
             ) from exc
-        if code in _DENIED or "403" in message:
+        if code in _DENIED or "403" in status:
             raise ServerError(
                 f"{what}: the server refused it ({message}). Check the credentials "
                 f"(MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD) and permissions."
-            ) from exc
-        if "Max retries exceeded" in message or "timed out" in message.lower():
-            raise ServerError(
-                f"{what}: the tracking server {uri or ''} did not answer ({message})"
             ) from exc
         raise ServerError(f"{what}: MLflow error {code or ''}: {message}") from exc
     except OSError as exc:
