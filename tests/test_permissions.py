@@ -614,6 +614,24 @@ def test_credentials_in_the_tracking_uri_are_never_printed_or_written(world: Wor
         assert after["versions"]["1"]["tags"].get("staleness.window") == "w5-userinfo"
 
 
+def test_a_reader_in_the_tracking_uri_is_refused_before_any_write(world: World) -> None:
+    """With ``http://reader:password@host`` and no MLFLOW_TRACKING_USERNAME, the pre-check asks
+    about the URI's user: the reader is refused before the first write, as with the variables."""
+    name = world.register("perm-userinfo-reader")
+    before = world.snapshot(name)
+    host = world.uri.removeprefix("http://")
+    uri = f"http://{world.reader.username}:{world.reader.password}@{host}"
+    record = world.outcome("6 reader:password@ in the URI", "cli", "refused, nothing written")
+    args = _advise_args(world, name, "w6-userinfo")
+    done = _cli(world, None, *args, uri=uri, record=record, name=name, before=before)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    line = done.error_line()
+    assert DENIED.format(name) in line, line
+    assert f"user {world.reader.username!r}" in line, line
+    assert host in line, line
+    _assert_nothing_written(world, name, before)
+
+
 def _scan_server(world: World) -> int:
     """Every tag of every registered model and version, every param and tag of every advisor
     run and every byte of its artifacts, as the admin: no password, no URL with credentials.

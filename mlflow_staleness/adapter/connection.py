@@ -132,6 +132,7 @@ def _probe(uri: str, timeout: float) -> None:
 @contextlib.contextmanager
 def mlflow_errors(what: str, uri: str = "") -> Iterator[None]:
     """Translate MLflow and network errors raised inside the block into one-line errors."""
+    uri_user = urllib.parse.unquote(urllib.parse.urlsplit(uri).username or "")
     uri = public_uri(uri)
     try:
         yield
@@ -145,7 +146,7 @@ def mlflow_errors(what: str, uri: str = "") -> Iterator[None]:
                 f"{what}: the tracking server {uri or ''} did not answer ({message})"
             ) from exc
         status = {match.group(1) for match in _STATUS.finditer(message)}
-        user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME") or uri_user
         if code == "UNAUTHENTICATED" or "401" in status:
             who = f"of user {user!r}" if user else "(none were given)"
             raise ServerError(

@@ -7,11 +7,14 @@ other would leave half an advice. The advisor therefore asks the server for the 
 permission on both (``GET /api/3.0/mlflow/users/permissions/get``, which a user may ask about
 themself) and writes nothing, not even the experiment, unless both allow it.
 
-Servers without the auth app (the endpoint does not exist), local stores, and token logins (no
+The user is ``MLFLOW_TRACKING_USERNAME``, or the user name inside an ``http://user:password@host``
+URI. Servers without the auth app (the endpoint does not exist), local stores, and token logins (no
 user name to ask about) are not checked here; MLflow's own answer to each write still applies.
 """
 
 from __future__ import annotations
+
+import urllib.parse
 
 from mlflow import MlflowClient
 from mlflow.utils.credentials import get_default_host_creds
@@ -38,13 +41,17 @@ def check_write_permission(
         return
     creds = get_default_host_creds(client.tracking_uri)
     uri = public_uri(client.tracking_uri)
-    if not creds.username:
+    # ``http://user:password@host``: requests sends the URI's credentials, so ask about its user
+    username = creds.username or urllib.parse.unquote(
+        urllib.parse.urlsplit(client.tracking_uri).username or ""
+    )
+    if not username:
         return
     checks = [("registered_model", model_name, f"model {model_name!r}")]
     if experiment_id is not None:
         checks.append(("experiment", experiment_id, f"the advisor experiment {experiment_name!r}"))
     for resource_type, resource_id, label in checks:
-        params = {"username": creds.username, "resource_type": resource_type}
+        params = {"username": username, "resource_type": resource_type}
         params["resource_id"] = resource_id
         try:
             response = http_request(
@@ -52,7 +59,7 @@ def check_write_permission(
             )
         except Exception as exc:
             raise ServerError(
-                f"could not check the write permission of user {creds.username!r} on {label} at "
+                f"could not check the write permission of user {username!r} on {label} at "
                 f"{uri}: {type(exc).__name__}"
             ) from None
         if response.status_code == 404:
@@ -60,14 +67,14 @@ def check_write_permission(
         if response.status_code == 401:
             raise ServerError(
                 f"the tracking server {uri} refused the credentials of user "
-                f"{creds.username!r} (HTTP 401): check MLFLOW_TRACKING_USERNAME and "
+                f"{username!r} (HTTP 401): check MLFLOW_TRACKING_USERNAME and "
                 f"MLFLOW_TRACKING_PASSWORD"
             )
         permission = _permission(response) if response.status_code == 200 else None
         if permission not in WRITERS:
             raise NoPermissionError(
                 f"no permission to write advice for model {model_name!r}: user "
-                f"{creds.username!r} has {permission or 'no readable'} permission on {label} at "
+                f"{username!r} has {permission or 'no readable'} permission on {label} at "
                 f"{uri}, and writing the advice needs EDIT on the registered model and on the "
                 f"advisor experiment. Ask an MLflow admin for EDIT, or use --dry-run to see the "
                 f"advice without writing it"
