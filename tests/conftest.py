@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +26,21 @@ os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "true"
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# The long suites (fault sweeps, the benchmark scripts, PostgreSQL) run first: ``.ci/run`` runs
+# ``pytest -n 2`` with ``--dist loadfile``, which hands out whole files in collection order, so
+# starting the longest files first lets the two workers end together.
+LONG_MARKERS = ("faults", "slow", "postgres")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the files marked ``faults``, ``slow`` or ``postgres`` first; keep every file's order."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        marked = [i for i, name in enumerate(LONG_MARKERS) if item.get_closest_marker(name)]
+        item_rank = min(marked, default=len(LONG_MARKERS))
+        rank[item.path] = min(rank.get(item.path, item_rank), item_rank)
+    items.sort(key=lambda item: rank[item.path])  # a stable sort keeps each file's order
 
 
 def _age(T: int) -> np.ndarray:
@@ -85,7 +101,6 @@ def make_age_only_losses() -> Callable[[np.ndarray], np.ndarray]:
 
 import warnings  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 from mlflow_servers import CountingProxy, MlflowServer  # noqa: E402
 
