@@ -21,11 +21,10 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import requests
-from mlflow_servers import MlflowServer
+from mlflow_servers import MlflowServer, Service
 
 __all__ = ["ADMIN", "AuthServer", "User", "credentials", "new_password"]
 
@@ -73,7 +72,7 @@ def credentials(user: User | None) -> Iterator[None]:
                 os.environ[key] = value
 
 
-class AuthServer:
+class AuthServer(Service):
     """``mlflow server --app-name basic-auth`` in ``directory`` (see the module docstring)."""
 
     def __init__(self, directory: str | os.PathLike[str], *, startup_timeout: float = 300) -> None:
@@ -118,17 +117,6 @@ class AuthServer:
 
     def log_tail(self, lines: int = 60) -> str:
         return self.server.log_tail(lines)
-
-    def __enter__(self) -> AuthServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # ---------------------------------------------------------------- users and grants
     # MLflow's own REST API of the basic-auth app, as the admin. (``AuthServiceClient`` would do

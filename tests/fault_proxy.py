@@ -37,10 +37,10 @@ import socketserver
 import threading
 import time
 from dataclasses import dataclass
-from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
-LOOPBACK = "127.0.0.1"
+from mlflow_servers import LoopbackThreadedServer
+
 _MAX_LINE = 65536
 _MAX_JSON_PEEK = 1 << 20  # request bodies up to 1 MiB are parsed to name the write
 
@@ -275,8 +275,11 @@ class _Server(socketserver.ThreadingTCPServer):
     owner: FaultProxy
 
 
-class FaultProxy:
+class FaultProxy(LoopbackThreadedServer):
     """See the module's docstring. Use as a context manager, or ``start()`` / ``stop()``."""
+
+    server_class = _Server
+    handler_class = _Handler
 
     def __init__(
         self,
@@ -285,6 +288,7 @@ class FaultProxy:
         upstream_timeout: float = 120.0,
         uncounted: frozenset[str] | set[str] = UNCOUNTED,
     ) -> None:
+        super().__init__()
         self.target = urlsplit(target.rstrip("/"))
         if self.target.scheme != "http" or not self.target.hostname:
             raise ValueError(f"not an http base URL: {target!r}")
@@ -299,10 +303,6 @@ class FaultProxy:
         self._cut_after: int | None = None
         self._drop_nth: int | None = None
         self._down = False
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port: int | None = None
-        self.uri: str | None = None
 
     # ------------------------------------------------------------------ control
     def arm(self, *, cut_after: int | None = None, drop_nth: int | None = None) -> None:
@@ -430,41 +430,3 @@ class FaultProxy:
             return None
         finally:
             upstream.close()
-
-    # ------------------------------------------------------------------ lifecycle
-    def start(self) -> FaultProxy:
-        if self._server is not None:
-            raise RuntimeError("FaultProxy already started")
-        server = _Server((LOOPBACK, 0), _Handler)
-        server.owner = self
-        self._server = server
-        self.port = server.server_address[1]
-        self.uri = f"http://{LOOPBACK}:{self.port}"
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"FaultProxy:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

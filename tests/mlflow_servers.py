@@ -7,6 +7,9 @@ all artifact traffic goes through the server's HTTP API too.
 ``CountingProxy`` forwards every request to a target base URL and records ``(method, path)`` for
 each, so a test can assert how many round-trips the code under test made.
 
+``Service`` and ``LoopbackThreadedServer`` are the start/stop plumbing these and the other test
+services (``fault_proxy``, ``auth_server``, ``postgres_server``) share.
+
 Everything binds to 127.0.0.1 only.
 """
 
@@ -18,6 +21,7 @@ import http.client
 import os
 import signal
 import socket
+import socketserver
 import subprocess
 import sys
 import threading
@@ -27,7 +31,7 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 from urllib.parse import urlsplit
 
 LOOPBACK = "127.0.0.1"
@@ -56,6 +60,65 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
+
+
+class Service:
+    """Something a test starts and stops; ``with Service(...) as service:`` does both."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class LoopbackThreadedServer(Service):
+    """A ``socketserver`` server on a free loopback port, served from a daemon thread.
+
+    Subclasses name ``server_class`` and ``handler_class``; a handler reaches the subclass's
+    instance as ``self.server.owner``.
+    """
+
+    server_class: type[socketserver.BaseServer]
+    handler_class: type[socketserver.BaseRequestHandler]
+
+    def __init__(self) -> None:
+        self._server: socketserver.BaseServer | None = None
+        self._thread: threading.Thread | None = None
+        self.port: int | None = None
+        self.uri: str | None = None
+
+    def start(self) -> Self:
+        if self._server is not None:
+            raise RuntimeError(f"{type(self).__name__} already started")
+        server = self.server_class((LOOPBACK, 0), self.handler_class)
+        server.owner = self
+        self._server = server
+        self.port = server.server_address[1]
+        self.uri = f"http://{LOOPBACK}:{self.port}"
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"{type(self).__name__}:{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
 
 def _child_environment(extra_env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -98,7 +161,7 @@ def _tail(path: Path, lines: int = 60) -> str:
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class MlflowServer:
+class MlflowServer(Service):
     """``mlflow server`` in a subprocess, stored under ``directory``.
 
     Use as a context manager, or call ``start()`` / ``stop()``. ``uri`` is
@@ -219,17 +282,6 @@ class MlflowServer:
             self._log_file.close()
             self._log_file = None
 
-    def __enter__(self) -> MlflowServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the requests library expects
@@ -305,22 +357,22 @@ class _ProxyHTTPServer(ThreadingHTTPServer):
     owner: CountingProxy
 
 
-class CountingProxy:
+class CountingProxy(LoopbackThreadedServer):
     """A reverse proxy on a free loopback port that forwards everything to ``target`` and records
     each request as ``(method, path)``; ``path`` excludes the query string (see
     ``full_requests()`` for it).
     """
 
+    server_class = _ProxyHTTPServer
+    handler_class = _ProxyHandler
+
     def __init__(self, target: str) -> None:
+        super().__init__()
         self.target = urlsplit(target.rstrip("/"))
         if self.target.scheme not in ("http", "https") or not self.target.hostname:
             raise ValueError(f"not an http(s) base URL: {target!r}")
         self._lock = threading.Lock()
         self._requests: list[tuple[str, str]] = []
-        self._httpd: _ProxyHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port: int | None = None
-        self.uri: str | None = None
 
     def _record(self, method: str, target: str) -> None:
         with self._lock:
@@ -343,40 +395,3 @@ class CountingProxy:
     def count(self, prefix: str | None = None) -> int:
         """How many requests were seen, or how many had a path starting with ``prefix``."""
         return sum(1 for _, path in self.requests if prefix is None or path.startswith(prefix))
-
-    def start(self) -> CountingProxy:
-        if self._httpd is not None:
-            raise RuntimeError("CountingProxy already started")
-        httpd = _ProxyHTTPServer((LOOPBACK, 0), _ProxyHandler)
-        httpd.owner = self
-        self._httpd = httpd
-        self.port = httpd.server_address[1]
-        self.uri = f"http://{LOOPBACK}:{self.port}"
-        self._thread = threading.Thread(
-            target=httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"CountingProxy:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        httpd, self._httpd = self._httpd, None
-        if httpd is not None:
-            httpd.shutdown()
-            httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> CountingProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

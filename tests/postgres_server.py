@@ -29,9 +29,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 
-from mlflow_servers import LOOPBACK, free_port
+from mlflow_servers import LOOPBACK, Service, free_port
 
 __all__ = ["PostgresServer", "PostgresUnavailableError", "find_bin_dir"]
 
@@ -71,7 +70,7 @@ def _tail(path: Path, lines: int = 40) -> str:
         return f"<cannot read {path}: {exc}>"
 
 
-class PostgresServer:
+class PostgresServer(Service):
     """A PostgreSQL cluster in a fresh temporary folder, on a free port of 127.0.0.1.
 
     ``uri`` is ``postgresql://postgres@127.0.0.1:PORT/mlflow`` once started, and
@@ -271,14 +270,3 @@ class PostgresServer:
         with contextlib.suppress(OSError, ValueError, IndexError):
             pid = int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
             os.kill(pid, signal.SIGKILL)
-
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
