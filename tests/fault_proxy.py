@@ -39,28 +39,10 @@ import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from mlflow_servers import LoopbackThreadedServer
+from mlflow_servers import HOP_BY_HOP, LoopbackThreadedServer
 
 _MAX_LINE = 65536
 _MAX_JSON_PEEK = 1 << 20  # request bodies up to 1 MiB are parsed to name the write
-
-# Hop-by-hop headers (RFC 9110 section 7.6.1), plus Content-Length, which the proxy recomputes
-# because it always sends a complete body, and Expect, which it answers itself.
-_HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "expect",
-    }
-)
 
 #: Write endpoints of MLflow's REST API (the part after ``/mlflow/``), by method.
 _WRITES = {
@@ -257,7 +239,7 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def _send(self, incoming: _Incoming, status: int, reason: str, headers, payload: bytes):
         lines = [f"HTTP/1.1 {status} {reason}"]
-        lines += [f"{k}: {v}" for k, v in headers if k.lower() not in _HOP_BY_HOP]
+        lines += [f"{k}: {v}" for k, v in headers if k.lower() not in HOP_BY_HOP]
         no_body = incoming.method == "HEAD" or status in (204, 304) or 100 <= status < 200
         if not no_body:
             lines.append(f"Content-Length: {len(payload)}")
@@ -409,7 +391,7 @@ class FaultProxy(LoopbackThreadedServer):
     def _forward(self, incoming: _Incoming):
         """``(status, reason, headers, body)`` of the server's whole response, or None."""
         target = self.target
-        headers = {k: v for k, v in incoming.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers = {k: v for k, v in incoming.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Host"] = target.netloc
         if incoming.body is not None:
             headers["Content-Length"] = str(len(incoming.body))

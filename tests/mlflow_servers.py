@@ -38,7 +38,7 @@ LOOPBACK = "127.0.0.1"
 
 # Headers that describe one hop of the connection, not the message (RFC 9110 section 7.6.1), plus
 # Content-Length, which the proxy recomputes because it always sends a complete body, and Expect.
-_HOP_BY_HOP = frozenset(
+HOP_BY_HOP = frozenset(
     {
         "connection",
         "keep-alive",
@@ -311,7 +311,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.server.owner._record(self.command, self.path)
         body = self._read_request_body()
         target = self.server.owner.target
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["Host"] = target.netloc
         if body is not None:
             headers["Content-Length"] = str(len(body))
@@ -338,7 +338,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
         self.send_response_only(status, reason)
         for key, value in upstream_headers.items():
-            if key.lower() not in _HOP_BY_HOP:
+            if key.lower() not in HOP_BY_HOP:
                 self.send_header(key, value)
         no_body = self.command == "HEAD" or status in (204, 304) or 100 <= status < 200
         if self.command == "HEAD" and upstream_length is not None:
