@@ -18,7 +18,7 @@ import pandas as pd
 from mlflow_staleness.backtest.loss_matrix import LOSSES
 from mlflow_staleness.exceptions import InvalidInputError
 
-__all__ = ["DATASETS", "N_WINDOWS", "DatasetSpec", "load_dataset"]
+__all__ = ["DATASETS", "N_WINDOWS", "DatasetSpec", "default_estimator", "load_dataset"]
 
 #: Windows per dataset in the decision benchmark.
 N_WINDOWS = 40
@@ -81,16 +81,30 @@ class DatasetSpec:
         return [c for c in frame.columns if c not in excluded]
 
     def estimator(self) -> Any:
-        """A fresh scikit-learn histogram gradient-boosting model for this dataset's task.
+        """A fresh scikit-learn histogram gradient-boosting model for this dataset's task
+        (see :func:`default_estimator`)."""
+        return default_estimator(self.loss)
 
-        Categorical columns are used natively (``categorical_features="from_dtype"``); every
-        other setting is scikit-learn's default.
-        """
-        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-        if self.loss == "error_rate":
-            return HistGradientBoostingClassifier(categorical_features="from_dtype")
-        return HistGradientBoostingRegressor(categorical_features="from_dtype")
+def default_estimator(loss: str) -> Any:
+    """A fresh scikit-learn histogram gradient-boosting model for a task scored by ``loss``.
+
+    A classifier for ``"error_rate"``, a regressor for ``"normalised_mae"``. Categorical columns
+    are used natively (``categorical_features="from_dtype"``); every other setting is
+    scikit-learn's default.
+
+    Examples
+    --------
+    >>> type(default_estimator("normalised_mae")).__name__
+    'HistGradientBoostingRegressor'
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    if loss not in LOSSES:
+        raise InvalidInputError(f"loss must be one of {list(LOSSES)}, got {loss!r}")
+    if loss == "error_rate":
+        return HistGradientBoostingClassifier(categorical_features="from_dtype")
+    return HistGradientBoostingRegressor(categorical_features="from_dtype")
 
 
 def add_hour_of_day(frame: pd.DataFrame) -> pd.DataFrame:
