@@ -14,6 +14,9 @@ validation loss, its latest labelled window, and fingerprint distances only. It 
 Usage::
 
     python scripts/benchmark_estimators.py [--data-dir DIR] [--cache-dir DIR] [--out DIR]
+
+It runs the six tuning datasets unless ``--datasets`` names others; the held-out streams
+(``HELD_OUT_DATASETS``) are for evaluating a finished estimator, never for tuning one.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from benchmark_decisions import (  # noqa: E402
 )
 
 from mlflow_staleness.backtest import LossMatrix, oracle_cost, replay  # noqa: E402
-from mlflow_staleness.backtest.datasets import DATASETS  # noqa: E402
+from mlflow_staleness.backtest.datasets import DATASETS, TUNING_DATASETS  # noqa: E402
 from mlflow_staleness.backtest.loss_matrix import TRAIN_FRACTION  # noqa: E402
 from mlflow_staleness.backtest.metrics import geometric_mean  # noqa: E402
 from mlflow_staleness.estimators import SimilarityEstimator  # noqa: E402
@@ -157,7 +160,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--datasets", nargs="+", choices=sorted(DATASETS), default=list(DATASETS))
+    parser.add_argument(
+        "--datasets", nargs="+", choices=sorted(DATASETS), default=list(TUNING_DATASETS)
+    )
     return parser.parse_args(argv)
 
 

