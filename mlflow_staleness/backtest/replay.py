@@ -13,7 +13,7 @@ from mlflow_staleness._validation import check_int, check_loss_matrix, check_ret
 from mlflow_staleness.costs import oracle_schedule, schedule_cost, served_models
 from mlflow_staleness.decision import Decision
 from mlflow_staleness.exceptions import InvalidInputError
-from mlflow_staleness.policies.base import Observation, Policy, Windows
+from mlflow_staleness.policies.base import Observation, Policy, WindowDrift, Windows
 
 __all__ = ["ReplayResult", "oracle_cost", "replay"]
 
@@ -117,6 +117,7 @@ def replay(
     windows: Sequence[Any] | None = None,
     label_delay: int = 1,
     warmup: int = 5,
+    drift: object = None,
 ) -> ReplayResult:
     """Run ``policy`` online over ``L`` and score the schedule it chose.
 
@@ -139,6 +140,11 @@ def replay(
     warmup
         Models ``m_0 .. m_{warmup-1}`` exist; ``m_{warmup-1}`` serves window ``warmup``, and
         decisions happen at ``t = warmup+1 .. T-1``.
+    drift
+        Optional ``(T, T)`` drift scores between windows (see
+        :class:`~mlflow_staleness.policies.WindowDrift`), for a benchmark that computed them
+        once. Without it, the scores are computed from ``windows`` when a policy reads them
+        (each frame fingerprinted once per process); with neither, policies see no drift.
 
     Returns
     -------
@@ -185,6 +191,13 @@ def replay(
         )
     if windows is not None and len(windows) != T:
         raise InvalidInputError(f"windows must hold T={T} frames, got {len(windows)}")
+    scores = _check_drift(drift, T)
+    if scores is not None:
+        drift_view: WindowDrift | None = WindowDrift(scores=scores, visible=0)
+    elif windows is not None:
+        drift_view = WindowDrift(frames=windows, visible=0)
+    else:
+        drift_view = None
 
     theta = np.zeros(T, dtype=bool)
     retrained = np.zeros(T, dtype=bool)
@@ -192,14 +205,23 @@ def replay(
     exists[:warmup] = True
     served, deployed_at = warmup - 1, warmup
     decisions: list[Decision] = []
-    upper = np.triu(np.ones((T, T), dtype=bool), k=1)
+    # The losses revealed so far, grown one labelled window per step: at step t, window
+    # t - label_delay becomes labelled for every model that exists (a model created later has
+    # no loss on it). Each observation gets its own read-only copy.
+    revealed = np.full((T, T), np.nan)
+    labelled_through = 0
 
-    def observe(t: int, challenger: int | None) -> Observation:
-        labelled = np.zeros(T, dtype=bool)
-        labelled[: max(0, t - label_delay + 1)] = True
-        mask = upper & exists[:, None] & labelled[None, :]
-        seen = np.where(mask, losses, np.nan)
-        seen.flags.writeable = False
+    def reveal(t: int) -> np.ndarray:
+        nonlocal labelled_through
+        for u in range(labelled_through + 1, max(0, t - label_delay) + 1):
+            rows = np.flatnonzero(exists[:u])
+            revealed[rows, u] = losses[rows, u]
+            labelled_through = u
+        snapshot = revealed.copy()
+        snapshot.flags.writeable = False
+        return snapshot
+
+    def observe(t: int, seen: np.ndarray, challenger: int | None) -> Observation:
         shown = np.where(exists, validation, np.nan)
         shown.flags.writeable = False
         return Observation(
@@ -213,17 +235,19 @@ def replay(
             label_delay=label_delay,
             windows=Windows(windows, t + 1),
             challenger=challenger,
+            drift=None if drift_view is None else drift_view.until(t + 1),
         )
 
     policy.start()
     for t in range(warmup + 1, T):
-        decision = _checked(policy.decide(observe(t, None)), t, ("keep", "retrain"), policy)
+        seen = reveal(t)
+        decision = _checked(policy.decide(observe(t, seen, None)), t, ("keep", "retrain"), policy)
         decisions.append(decision)
         if decision.action != "retrain":
             continue
         retrained[t] = True
         exists[t - 1] = True
-        verdict = _checked(policy.gate(observe(t, t - 1)), t, ("deploy", "reject"), policy)
+        verdict = _checked(policy.gate(observe(t, seen, t - 1)), t, ("deploy", "reject"), policy)
         decisions.append(verdict)
         if verdict.action == "deploy":
             theta[t] = True
@@ -239,6 +263,21 @@ def replay(
         decisions=tuple(decisions),
         frame=_frame(losses, theta, retrained, warmup, decisions),
     )
+
+
+def _check_drift(drift: object, T: int) -> np.ndarray | None:
+    if drift is None:
+        return None
+    try:
+        scores = np.array(drift, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInputError(f"drift must be a (T, T) array of numbers: {exc}") from exc
+    if scores.shape != (T, T):
+        raise InvalidInputError(f"drift must have shape ({T}, {T}), got {scores.shape}")
+    if (scores[np.isfinite(scores)] < 0).any():
+        raise InvalidInputError("drift scores must be >= 0 (or NaN where unknown)")
+    scores.flags.writeable = False
+    return scores
 
 
 def _checked(decision: object, t: int, allowed: tuple[str, ...], policy: Policy) -> Decision:

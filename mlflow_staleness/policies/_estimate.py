@@ -1,14 +1,20 @@
 """What every estimating policy computes at a step: the served model's staleness, its uncertainty,
-the accumulated staleness since deploy, and the economics of a fresh retraining cycle."""
+the accumulated staleness since deploy, and the economics of a fresh retraining cycle.
+
+The staleness is the age curve's prediction at the served model's age plus its own measured
+deviation from the curve (:mod:`~mlflow_staleness.policies._excess`), plus what its loss level and
+the drift of the current window show beyond the curve (:mod:`~mlflow_staleness.policies._signals`).
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from mlflow_staleness.policies._excess import FreshLevels, fresh_levels, served_excess
+from mlflow_staleness.policies._signals import BeyondCurve, beyond_curve
 from mlflow_staleness.policies.base import Observation, break_even
 
 _MAX_CYCLE = 2_000
@@ -21,12 +27,20 @@ class StepEstimate:
     staleness: float  # expected excess of the served model over a fresh one, this step
     sd: float  # its standard deviation
     accumulated: float  # expected excess accumulated since deploy, this step included
+    curve_staleness: float  # the part the age curve and the measured deviation explain
     cycle_length: float  # H: the retraining interval that minimises cost per step
     cycle_rate: float  # the cost per step of such a fresh cycle, retrain cost included
     saving_sd: float  # standard deviation of staleness - cycle_rate (errors partly cancel)
     confidence_base: float  # in [0, 1], grows with the evidence
     evidence: tuple[str, ...]
     fresh: FreshLevels | None
+    beyond: BeyondCurve = field(default_factory=BeyondCurve)
+
+    @property
+    def curve_explains(self) -> bool:
+        """True when the age curve alone (without the level and drift signals) gives the
+        staleness."""
+        return self.beyond.now == 0.0
 
 
 def cycle_economics(
@@ -49,6 +63,7 @@ _NOTHING = StepEstimate(
     staleness=0.0,
     sd=math.inf,
     accumulated=0.0,
+    curve_staleness=0.0,
     cycle_length=math.inf,
     cycle_rate=math.inf,
     saving_sd=math.inf,
@@ -82,20 +97,27 @@ def estimate_step(obs: Observation) -> StepEstimate:
     served = served_excess(losses, fresh, obs.served, obs.deployed_at, obs.step, obs.last_labelled)
     length, rate = cycle_economics(fresh, obs.retrain_cost, max_length=obs.step)
     saving_sd = _saving_sd(fresh, obs.step - obs.served, length, served.deviation_sd)
+    beyond = beyond_curve(obs, fresh)
     evidence = ["age-curve"]
     if served.n_measured:
         evidence.append("measured")
+    if beyond.level > 0 or beyond.level_accumulated > 0:
+        evidence.append("own-level")
+    if beyond.drift > 0:
+        evidence.append("fingerprint")
     confidence = (served.n_measured + fresh.n_fresh) / (served.n_measured + fresh.n_fresh + 5.0)
     return StepEstimate(
-        staleness=served.current,
+        staleness=served.current + beyond.now,
         sd=served.sd,
-        accumulated=served.accumulated,
+        accumulated=served.accumulated + beyond.level_accumulated,
+        curve_staleness=served.current,
         cycle_length=length,
         cycle_rate=rate,
         saving_sd=saving_sd,
         confidence_base=confidence,
         evidence=tuple(evidence),
         fresh=fresh,
+        beyond=beyond,
     )
 
 

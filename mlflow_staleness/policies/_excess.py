@@ -33,13 +33,16 @@ import numpy as np
 
 RECENT = 6  # latest windows whose deviations from the age curve count for the served model
 _SD_FLOOR = 1e-3  # smallest standard deviation, as a share of the typical loss
+#: Labelled windows the estimates look back over. Older windows say little about today's
+#: staleness, and the bound keeps one decision fast on a long history (three years of days).
+HISTORY = 240
 
 
 @dataclass(frozen=True)
 class FreshLevels:
     """The age curve of staleness, fresh losses per window, and validation calibration."""
 
-    level: np.ndarray  # estimated fresh loss F_u for u = 0 .. last (NaN where unknown)
+    level: np.ndarray  # estimated fresh loss F_u for u = 0 .. last (NaN where unknown or too old)
     age_curve: np.ndarray  # e(k) for k = 0 .. max_age; e(0) = e(1) = 0; non-decreasing
     age_sd: np.ndarray  # standard error of e(k)
     typical: float  # mean fresh loss
@@ -48,6 +51,7 @@ class FreshLevels:
     offset_sd: float
     n_fresh: int  # windows where the fresh loss is known exactly
     sd_floor: float  # smallest standard deviation, relative to the losses' scale
+    first: int = 1  # the oldest window the estimates look at (see HISTORY)
 
     def excess_at(self, age: int) -> float:
         """``e(age)``, flat beyond the oldest measured age."""
@@ -57,23 +61,39 @@ class FreshLevels:
         """Standard error of ``e(age)``."""
         return float(self.age_sd[min(max(int(age), 0), len(self.age_sd) - 1)])
 
+    def excess_of(self, ages: np.ndarray) -> np.ndarray:
+        """``e`` at each of ``ages`` (an integer array), flat beyond the oldest measured age."""
+        return self.age_curve[np.clip(ages, 0, len(self.age_curve) - 1)]
 
-def _mean_sd(values: list[float], fallback_sd: float, floor: float) -> tuple[float, float]:
-    if not values:
+
+def _mean_sd(values: np.ndarray, fallback_sd: float, floor: float) -> tuple[float, float]:
+    if values.size == 0:
         return math.nan, fallback_sd
-    array = np.asarray(values)
-    sd = float(np.std(array, ddof=1)) if len(array) > 1 else fallback_sd
-    return float(np.mean(array)), max(sd, floor)
+    sd = float(np.std(values, ddof=1)) if values.size > 1 else fallback_sd
+    return float(np.mean(values)), max(sd, floor)
+
+
+def fresh_windows(losses: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows ``u`` in ``first .. last`` whose fresh loss ``L[u-1, u]`` is known, and those
+    losses."""
+    windows = np.arange(max(first, 1), last + 1)
+    diagonal = losses[windows - 1, windows]
+    known = np.isfinite(diagonal)
+    return windows[known], diagonal[known]
 
 
 def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLevels | None:
-    """Estimate the age curve and fresh losses from windows ``0 .. last``; None without any."""
+    """Estimate the age curve and fresh losses from windows ``0 .. last`` (the latest
+    :data:`HISTORY` of them); None without any."""
     T = losses.shape[0]
     last = min(last, T - 1)
     if last < 1:
         return None
-    labelled = losses[: last + 1, : last + 1]
-    known = np.concatenate([labelled[np.isfinite(labelled)], val_loss[np.isfinite(val_loss)]])
+    first = max(1, last - HISTORY + 1)
+    labelled = losses[first - 1 : last + 1, first - 1 : last + 1]
+    shown = val_loss[first - 1 : last + 1]
+    validated = val_loss[first - 1 :]
+    known = np.concatenate([labelled[np.isfinite(labelled)], validated[np.isfinite(validated)]])
     if known.size == 0:
         return None
     # Every floor and fallback is relative to the losses' own scale, so that rescaling the losses
@@ -81,48 +101,47 @@ def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLe
     scale = float(np.mean(np.abs(known))) or 1.0
     floor = _SD_FLOOR * scale
     spread = max(float(np.std(known)), floor)
-    exact = {
-        u: float(losses[u - 1, u]) for u in range(1, last + 1) if np.isfinite(losses[u - 1, u])
-    }
-    gaps = [
-        float(losses[m, m + 1] - val_loss[m])
-        for m in range(last)
-        if np.isfinite(losses[m, m + 1]) and np.isfinite(val_loss[m])
-    ]
+    exact_u, exact_v = fresh_windows(losses, first, last)
+    models = np.arange(first - 1, last)
+    next_loss = losses[models, models + 1]
+    gap_known = np.isfinite(next_loss) & np.isfinite(val_loss[models])
+    gaps = next_loss[gap_known] - val_loss[models][gap_known]
     offset, offset_sd = _mean_sd(gaps, spread, floor)
     offset = offset if math.isfinite(offset) else 0.0
-    typical, typical_sd = _mean_sd(list(exact.values()), spread, floor)
+    typical, typical_sd = _mean_sd(exact_v, spread, floor)
     if not math.isfinite(typical):
-        calibrated = [float(v + offset) for v in val_loss[: last + 1] if np.isfinite(v)]
+        calibrated = shown[np.isfinite(shown)] + offset
         typical, typical_sd = _mean_sd(calibrated, spread, floor)
     if not math.isfinite(typical):
         return None
 
-    by_age: dict[int, list[float]] = {}
-    for u, fresh in exact.items():
-        for m in range(u - 1):
-            if np.isfinite(losses[m, u]):
-                by_age.setdefault(u - m, []).append(float(losses[m, u]) - fresh)
-    max_age = max([1, *by_age])
-    curve, curve_sd = _monotone_curve(by_age, max_age, typical_sd, floor)
+    # Every older model's excess over the exact fresh loss, by age.
+    rows = np.arange(T)[:, None]
+    block = losses[:, exact_u]
+    pair = np.isfinite(block) & (rows < (exact_u - 1)[None, :])
+    m_index, column = np.nonzero(pair)
+    ages = exact_u[column] - m_index
+    excess = block[m_index, column] - exact_v[column]
+    max_age = int(ages.max()) if ages.size else 1
+    curve, curve_sd = _monotone_curve(ages, excess, max(max_age, 1), typical_sd, floor)
 
     level = np.full(last + 1, np.nan)
-    for u in range(1, last + 1):
-        if u in exact:
-            level[u] = exact[u]
-            continue
-        youngest = next((m for m in range(u - 1, -1, -1) if np.isfinite(losses[m, u])), None)
-        if youngest is None:
-            level[u] = typical
-        else:
-            level[u] = float(losses[youngest, u]) - curve[min(u - youngest, max_age)]
+    span = np.arange(first, last + 1)
+    before = losses[:, span]
+    present = np.isfinite(before) & (rows < span[None, :])
+    has_model = present.any(axis=0)
+    youngest = T - 1 - np.argmax(present[::-1], axis=0)
+    youngest_loss = before[youngest, np.arange(span.size)]
+    estimated = youngest_loss - curve[np.minimum(span - youngest, len(curve) - 1)]
+    level[span] = np.where(has_model, estimated, typical)
+    level[exact_u] = exact_v
     return FreshLevels(
-        level, curve, curve_sd, typical, typical_sd, offset, offset_sd, len(exact), floor
+        level, curve, curve_sd, typical, typical_sd, offset, offset_sd, exact_u.size, floor, first
     )
 
 
 def _monotone_curve(
-    by_age: dict[int, list[float]], max_age: int, fallback_sd: float, floor: float
+    ages: np.ndarray, excess: np.ndarray, max_age: int, fallback_sd: float, floor: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The running maximum of the mean excess per age, with the standard error of each mean.
 
@@ -131,15 +150,23 @@ def _monotone_curve(
     worse, since flat extrapolation beyond the measured ages already errs low.) Ages with no
     measurement take the value of the age before them.
     """
-    curve = np.zeros(max_age + 1)
-    curve_sd = np.zeros(max_age + 1)
+    size = max_age + 1
+    counts = np.bincount(ages, minlength=size).astype(float)
+    sums = np.bincount(ages, weights=excess, minlength=size)
+    squares = np.bincount(ages, weights=excess * excess, minlength=size)
+    curve = np.zeros(size)
+    curve_sd = np.zeros(size)
     known, known_sd = 0.0, fallback_sd
-    for k in range(2, max_age + 1):
-        if k in by_age:
-            values = np.asarray(by_age[k])
-            known = max(known, float(np.mean(values)))
-            scatter = float(np.std(values, ddof=1)) if len(values) > 1 else fallback_sd
-            known_sd = max(scatter, floor) / math.sqrt(len(values))
+    for k in range(2, size):
+        n = counts[k]
+        if n:
+            mean = sums[k] / n
+            known = max(known, float(mean))
+            if n > 1:
+                scatter = math.sqrt(max(squares[k] - n * mean * mean, 0.0) / (n - 1))
+            else:
+                scatter = fallback_sd
+            known_sd = max(scatter, floor) / math.sqrt(n)
         curve[k], curve_sd[k] = known, known_sd
     return curve, curve_sd
 
@@ -165,26 +192,23 @@ def served_excess(
 ) -> ServedExcess:
     """Expected excess of the served model at ``step``, and accumulated since its deploy."""
     last = min(last, losses.shape[0] - 1)
-    measured = [
-        u
-        for u in range(max(deployed_at, 2), last + 1)
-        if np.isfinite(losses[served, u]) and np.isfinite(losses[u - 1, u]) and u - 1 != served
-    ]
-    deviations = np.array(
-        [
-            losses[served, u] - losses[u - 1, u] - fresh.excess_at(u - served)
-            for u in measured[-RECENT:]
-        ]
-    )
-    n = len(deviations)
+    windows = np.arange(max(deployed_at, 2, fresh.first), last + 1)
+    own = losses[served, windows]
+    fresh_loss = losses[windows - 1, windows]
+    is_measured = np.isfinite(own) & np.isfinite(fresh_loss) & (windows - 1 != served)
+    measured = windows[is_measured]
+    measured_excess = own[is_measured] - fresh_loss[is_measured]
+    recent = slice(-RECENT, None)
+    deviations = measured_excess[recent] - fresh.excess_of(measured[recent] - served)
+    n = deviations.size
     deviation = float(np.mean(deviations)) if n else 0.0
     deviation_sd = fresh.typical_sd / math.sqrt(n) if n else 0.0
     current = fresh.excess_at(step - served) + deviation
     sd = math.hypot(fresh.excess_sd_at(step - served), deviation_sd)
+    span = np.arange(deployed_at, step + 1)
+    assumed = fresh.excess_of(span - served) + deviation
+    values = dict(zip(measured.tolist(), measured_excess.tolist(), strict=True))
     accumulated = sum(
-        float(losses[served, u] - losses[u - 1, u])
-        if u in measured
-        else fresh.excess_at(u - served) + deviation
-        for u in range(deployed_at, step + 1)
+        values.get(u, a) for u, a in zip(span.tolist(), assumed.tolist(), strict=True)
     )
     return ServedExcess(current, max(sd, fresh.sd_floor), accumulated, len(measured), deviation_sd)

@@ -1,4 +1,10 @@
-"""Tune a policy parameter by simulation on the observed history, never on the future."""
+"""Tune a policy parameter by simulation on the observed history, never on the future.
+
+The history is the loss matrix of the latest :data:`SIMULATED` labelled windows: revealed losses
+where they are known, elsewhere the estimated fresh loss plus the age curve. A candidate parameter
+is replayed on it, and the cheapest wins. Bounding the history keeps one decision fast however
+long the stream has run, and lets the choice follow the stream's recent behaviour.
+"""
 
 from __future__ import annotations
 
@@ -6,33 +12,47 @@ import math
 
 import numpy as np
 
-from mlflow_staleness.costs import schedule_cost
 from mlflow_staleness.policies._excess import FreshLevels
 from mlflow_staleness.policies.base import Observation
 
 _MIN_WINDOWS = 4
+#: Labelled windows a simulation replays at most.
+SIMULATED = 120
+#: Thresholds tried at most: the positive excesses seen, or as many of their quantiles.
+_MAX_THRESHOLDS = 64
 
 
 def imputed_history(obs: Observation, fresh: FreshLevels | None) -> np.ndarray | None:
-    """Losses of every model on every labelled window: revealed where known, elsewhere the
-    estimated fresh loss plus the age curve. None when fewer than a handful of windows are
+    """Losses of every model on every labelled window (the latest :data:`SIMULATED`): revealed
+    where known, elsewhere the estimated fresh loss plus the age curve. Row and column ``i`` of
+    the result are window ``last - n + 1 + i``. None when fewer than a handful of windows are
     labelled."""
     n = obs.last_labelled + 1
     if fresh is None or n < _MIN_WINDOWS:
         return None
-    history = np.full((n, n), np.nan)
-    for m in range(n - 1):
-        for u in range(m + 1, n):
-            value = obs.losses[m, u]
-            if np.isfinite(value):
-                history[m, u] = value
-            else:
-                age = min(u - m, len(fresh.age_curve) - 1)
-                history[m, u] = fresh.level[u] + fresh.age_curve[age]
-    rows, cols = np.triu_indices(n, k=1)
-    if not np.isfinite(history[rows, cols]).all():
+    first = max(0, n - SIMULATED, fresh.first - 1)
+    windows = np.arange(first, n)
+    revealed = np.asarray(obs.losses)[np.ix_(windows, windows)]
+    ages = windows[None, :] - windows[:, None]
+    levels = np.full(windows.size, np.nan)
+    inside = windows < len(fresh.level)
+    levels[inside] = fresh.level[windows[inside]]
+    imputed = levels[None, :] + fresh.excess_of(np.maximum(ages, 0))
+    history = np.where(np.isfinite(revealed), revealed, imputed)
+    history[ages <= 0] = np.nan
+    if not np.isfinite(history[ages > 0]).all():
         return None
     return history
+
+
+def _cost(history: np.ndarray, theta: np.ndarray, retrain_cost: float) -> float:
+    """``schedule_cost`` of ``theta`` on ``history``, without its input checks (hot path)."""
+    n = history.shape[0]
+    deployed = np.where(theta, np.arange(n) - 1, -1)
+    deployed[0] = 0
+    served = np.maximum.accumulate(np.maximum(deployed, 0))
+    windows = np.arange(1, n)
+    return float(np.sum(history[served[1:], windows]) + retrain_cost * np.count_nonzero(theta[1:]))
 
 
 def _threshold_schedule(history: np.ndarray, tau: float) -> np.ndarray:
@@ -51,11 +71,17 @@ def _threshold_schedule(history: np.ndarray, tau: float) -> np.ndarray:
 def simulate_threshold(history: np.ndarray, retrain_cost: float) -> float:
     """The threshold whose replay on ``history`` costs least (ties go to the larger one)."""
     n = history.shape[0]
-    excess = [history[m, u] - history[u - 1, u] for u in range(2, n) for m in range(u - 1)]
-    candidates = sorted({float(e) for e in excess if e > 0} | {math.inf}, reverse=True)
+    rows, cols = np.triu_indices(n - 1, k=1)
+    # excess of model m on window u over the model trained just before u: m < u - 1
+    keep = rows < cols
+    excess = history[rows[keep], cols[keep] + 1] - history[cols[keep], cols[keep] + 1]
+    positive = np.unique(excess[excess > 0])
+    if positive.size > _MAX_THRESHOLDS:
+        positive = np.unique(np.quantile(positive, np.linspace(0, 1, _MAX_THRESHOLDS)))
+    candidates = [math.inf, *sorted(positive.tolist(), reverse=True)]
     best_tau, best_cost = math.inf, math.inf
     for tau in candidates:
-        cost = schedule_cost(history, _threshold_schedule(history, tau), retrain_cost)
+        cost = _cost(history, _threshold_schedule(history, tau), retrain_cost)
         if cost < best_cost - 1e-12:
             best_tau, best_cost = tau, cost
     return best_tau
@@ -64,11 +90,11 @@ def simulate_threshold(history: np.ndarray, retrain_cost: float) -> float:
 def simulate_period(history: np.ndarray, retrain_cost: float) -> float:
     """The interval whose replay on ``history`` costs least; ``inf`` when never retraining wins."""
     n = history.shape[0]
-    best_period, best_cost = math.inf, schedule_cost(history, np.zeros(n, dtype=bool), retrain_cost)
+    best_period, best_cost = math.inf, _cost(history, np.zeros(n, dtype=bool), retrain_cost)
     for period in range(n - 1, 0, -1):
         theta = np.zeros(n, dtype=bool)
         theta[1 + period :: period] = True
-        cost = schedule_cost(history, theta, retrain_cost)
+        cost = _cost(history, theta, retrain_cost)
         if cost < best_cost - 1e-12:
             best_period, best_cost = period, cost
     return best_period

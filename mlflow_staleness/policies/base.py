@@ -19,7 +19,7 @@ import numpy as np
 from mlflow_staleness.decision import Decision
 from mlflow_staleness.exceptions import FutureAccessError
 
-__all__ = ["Observation", "Policy", "Windows"]
+__all__ = ["Observation", "Policy", "WindowDrift", "Windows"]
 
 
 class Windows(Sequence):
@@ -46,6 +46,71 @@ class Windows(Sequence):
                 f"window {index} is not observable: windows 0..{self._visible - 1} have arrived"
             )
         return None if self._frames is None else self._frames[index]
+
+
+class WindowDrift:
+    """Drift scores between windows' data, for the windows that have arrived.
+
+    ``drift[m, u]`` is how far window ``u``'s features lie from window ``m``'s, the data model
+    ``m`` was trained on (the overall score of :func:`mlflow_staleness.fingerprint.distance`,
+    0 for identical data). Reading a window that has not arrived raises
+    :class:`FutureAccessError`; a score that is not known reads as NaN.
+
+    The scores come from a matrix (``scores``) or are computed on demand from the windows'
+    frames (``frames``), each frame fingerprinted once per process.
+
+    Examples
+    --------
+    >>> drift = WindowDrift(scores=np.array([[0.0, 0.3, 0.9], [0.3, 0.0, 0.5], [0.9, 0.5, 0.0]]),
+    ...                     visible=2)
+    >>> drift[0, 1]
+    0.3
+    >>> drift[0, 2]
+    Traceback (most recent call last):
+    ...
+    mlflow_staleness.exceptions.FutureAccessError: window 2 is not observable: windows 0..1 ...
+    """
+
+    def __init__(
+        self,
+        *,
+        scores: np.ndarray | None = None,
+        frames: Sequence[Any] | None = None,
+        visible: int,
+    ) -> None:
+        if (scores is None) == (frames is None):
+            raise ValueError("WindowDrift needs scores or frames, not both")
+        self._scores = scores
+        self._frames = frames
+        self._visible = visible
+        self._cache: dict[tuple[int, int], float] = {}
+
+    def until(self, visible: int) -> WindowDrift:
+        """The same scores, with windows ``0 .. visible - 1`` observable (the cache is shared)."""
+        view = WindowDrift.__new__(WindowDrift)
+        view._scores, view._frames, view._cache = self._scores, self._frames, self._cache
+        view._visible = visible
+        return view
+
+    def __getitem__(self, key: tuple[int, int]) -> float:
+        m, u = (int(k) for k in key)
+        for index in (m, u):
+            if index < 0 or index >= self._visible:
+                raise FutureAccessError(
+                    f"window {index} is not observable: windows 0..{self._visible - 1} have arrived"
+                )
+        if self._scores is not None:
+            return float(self._scores[m, u])
+        pair = (min(m, u), max(m, u))
+        if pair not in self._cache:
+            from mlflow_staleness.policies._fingerprints import window_distance
+
+            self._cache[pair] = window_distance(self._frames[pair[0]], self._frames[pair[1]])
+        return self._cache[pair]
+
+    def row(self, m: int, windows: Sequence[int]) -> np.ndarray:
+        """``[self[m, u] for u in windows]`` as an array."""
+        return np.array([self[m, u] for u in windows], dtype=float)
 
 
 @dataclass(frozen=True)
@@ -75,6 +140,9 @@ class Observation:
         Feature frames of windows ``0..t``; later ones raise :class:`FutureAccessError`.
     challenger
         In the gate phase, the index of the challenger (``t - 1``); otherwise None.
+    drift
+        Drift scores between the windows that have arrived (:class:`WindowDrift`), or None when
+        nothing is known of the windows' data.
     """
 
     step: int
@@ -87,6 +155,7 @@ class Observation:
     label_delay: int
     windows: Windows
     challenger: int | None = None
+    drift: WindowDrift | None = None
 
     @property
     def last_labelled(self) -> int:

@@ -1,5 +1,5 @@
-"""Forecast keep-versus-retrain over a horizon with uncertainty; retrain when the pessimistic
-saving still pays for the retrain."""
+"""Forecast keep-versus-retrain with every signal the evidence holds; retrain when the saving of a
+fresh retraining cycle beats keeping, each signal counted as far as it can be trusted."""
 
 from __future__ import annotations
 
@@ -7,52 +7,73 @@ from statistics import NormalDist
 
 from mlflow_staleness.decision import Decision
 from mlflow_staleness.exceptions import InvalidInputError
-from mlflow_staleness.policies._estimate import decision_numbers, estimate_step
+from mlflow_staleness.policies._estimate import StepEstimate, decision_numbers, estimate_step
 from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
+from mlflow_staleness.policies.gate import evidence_gate
 
 __all__ = ["Forecast"]
 
 
 class Forecast(Policy):
-    r"""Uncertainty-aware retraining by forecasting the cost of keeping against retraining.
+    r"""Uncertainty-aware retraining: the renewal rule of age replacement on the served model's
+    forecast staleness, with the evidence beyond the age curve held to break-even.
 
     Parameters
     ----------
     quantile
         How pessimistic the forecast is: retrain only when the saving still holds at this lower
         quantile of its forecast distribution. The default, 0.5, decides on the expected saving
-        (risk-neutral, which minimises expected cost). Higher values retrain only on stronger
-        evidence; on the decision benchmark 0.8 and 0.95 cost more (geometric mean of cost/oracle
-        1.14 and 1.15, against 1.10 at 0.5), because a wasted retrain and a missed one cost alike
-        in expectation while the uncertainty of an age curve fitted on a few windows is wide.
+        (risk-neutral, which minimises expected cost).
 
     Notes
     -----
-    At step :math:`t` the served model has age :math:`a`. The revealed losses give the age curve
-    :math:`e(k)`: a model's expected excess loss over a fresh one at age :math:`k`, measured
-    wherever a fresh model's loss is known (see :mod:`mlflow_staleness.policies._excess`). The
-    forecast of keeping the served model is :math:`\hat s_t = e(a)` plus its own measured
-    deviation from the curve.
+    At step :math:`t` the served model has age :math:`a`. Its forecast staleness (excess loss
+    over a fresh model, per step) is
 
-    The horizon comes from the cost ratio: a fresh cycle of :math:`H` steps costs
-    :math:`\alpha + \sum_{k=1}^{H} e(k)`, and :math:`H^*` minimises its cost per step
-    :math:`g^* = \min_H (\alpha + \sum_{k \le H} e(k)) / H`, with :math:`H` at most the
-    number of windows seen so far (no payback is promised beyond the evidence). Retraining now
-    starts such a cycle; keeping one more step costs :math:`\hat s_t`. Retrain when
+    .. math:: \hat s_t = \underbrace{e(a) + d}_{\text{curve}}
+              + \underbrace{\ell_t + \delta_t}_{\text{beyond the curve}}
+
+    - :math:`e(k)`, the **age curve**: the mean excess of a model of age :math:`k` over a fresh
+      one, measured wherever a fresh model served next to older ones (column difficulty cancels
+      in that difference), non-decreasing, flat beyond the oldest age measured;
+    - :math:`d`, the served model's own **measured deviation** from the curve, on windows where a
+      fresh model's loss is known;
+    - :math:`\ell_t`, its **loss level**: its losses on the windows it served, above the typical
+      fresh loss and beyond :math:`e`, counted only above two standard deviations of the fresh
+      losses across windows (windows differ in difficulty that much without any staleness);
+    - :math:`\delta_t`, the **drift** of the current window's data from the served model's
+      reference beyond the windows it served recently, times the loss per unit of drift fitted
+      on those windows (about 0 where loss does not follow drift), counted beyond its standard
+      error.
+
+    A fresh cycle of :math:`H` steps costs :math:`\alpha + \sum_{k=1}^{H} e(k)`, and
+    :math:`g^* = \min_{H \le t} (\alpha + \sum_{k \le H} e(k)) / H` is its least cost per step
+    (no payback is promised beyond the windows seen so far). Retraining now starts such a cycle;
+    keeping costs :math:`\hat s_t` for one more step. Retrain when
 
     .. math:: \hat s_t - g^* - z_q \sigma \ge 0,
 
-    where :math:`\sigma` is the standard deviation of :math:`\hat s_t - g^*` (both come from
-    the same curve, so their errors partly cancel) and :math:`z_q` the normal quantile of
-    ``quantile``. This is the renewal rule of age replacement: the saving of replacing now
-    beats the retrain cost amortised over the horizon. A cheaper retrain gives a shorter horizon
-    and a lower bar; when staleness saturates, retraining pays only while the retrain cost is
-    below the area between the plateau and the young part of the curve.
+    the renewal rule of age replacement, where :math:`\sigma` is the standard deviation of
+    :math:`\hat s_t - g^*` and :math:`z_q` the normal quantile of ``quantile``.
+
+    **Value of information.** When the rule holds only through :math:`\ell_t + \delta_t`, the
+    evidence is a loss level that has risen beyond the measured curve: staleness at ages never
+    measured, or harder windows. A retrain tells them apart (it measures the curve at the served
+    model's age), so it is bought as a rent-or-buy decision: once the level excess accumulated
+    since the deploy, :math:`\sum_u \ell_u`, reaches the retrain cost. This bounds what a
+    level rise that retraining cannot fix costs (one retrain per rise of that size), and lets
+    staleness that shows only at old ages, or after a sudden change, be caught without a curve
+    measured there.
+
+    The gate (:func:`~mlflow_staleness.policies.gate.evidence_gate`) weighs the challenger's
+    validation loss against this estimate, each by its precision.
 
     References
     ----------
     Regol, Schwinn, Sprague, Coates, Markovich (2025). When to retrain a machine learning model.
     ICML 2025.
+
+    Barlow, Proschan (1965). Mathematical Theory of Reliability (age replacement).
 
     Examples
     --------
@@ -74,18 +95,51 @@ class Forecast(Policy):
 
     def decide(self, obs: Observation) -> Decision:
         estimate = estimate_step(obs)
-        margin = estimate.staleness - estimate.cycle_rate - self.z_ * estimate.saving_sd
+        margin, waiting = self._margin(estimate, obs.retrain_cost)
         numbers = decision_numbers(estimate, obs.retrain_cost, margin, estimate.saving_sd)
         if not estimate.evidence:
             return keep(obs, "no labelled window yet to estimate staleness from", **numbers)
-        cycle = f"{estimate.cycle_length:.0f}-window"
-        worst = ""
-        if self.z_ > 0:
-            worst = f" (pessimistic at q={self.quantile}: {estimate.cycle_rate + margin:.4f})"
-        text = (
-            f"stale by {estimate.staleness:.4f}/step{worst}; a fresh {cycle} cycle costs "
-            f"{estimate.cycle_rate:.4f}/step with the retrain amortised"
-        )
+        text = _reason(estimate, self.z_, self.quantile)
         if margin >= 0:
             return retrain(obs, f"{text}: retrain", **numbers)
+        if waiting:
+            beyond = estimate.beyond
+            return keep(
+                obs,
+                f"{text}, but the loss level beyond the age curve has accumulated only "
+                f"{beyond.level_accumulated + beyond.now:.4f} of the retrain cost "
+                f"{obs.retrain_cost:.4f}: keep",
+                **numbers,
+            )
         return keep(obs, f"{text}: keep", **numbers)
+
+    def gate(self, obs: Observation) -> Decision:
+        return evidence_gate(obs)
+
+    def _margin(self, estimate: StepEstimate, retrain_cost: float) -> tuple[float, bool]:
+        """The decision margin, and whether a positive one waits for break-even."""
+        spread = self.z_ * estimate.saving_sd
+        margin = estimate.staleness - estimate.cycle_rate - spread
+        by_curve = estimate.curve_staleness - estimate.cycle_rate - spread
+        beyond = estimate.beyond
+        waits = beyond.level_accumulated + beyond.now < retrain_cost
+        if margin >= 0 > by_curve and waits:
+            return min(by_curve, -1e-12), True
+        return margin, False
+
+
+def _reason(estimate: StepEstimate, z: float, quantile: float) -> str:
+    beyond = estimate.beyond
+    parts = [f"age curve {estimate.curve_staleness:.4f}"]
+    if beyond.level:
+        parts.append(f"loss level {beyond.level:.4f}")
+    if beyond.drift:
+        parts.append(f"drift {beyond.drift:.4f}")
+    worst = ""
+    if z > 0:
+        worst = f"; pessimistic at q={quantile}: {estimate.cycle_rate + z * estimate.saving_sd:.4f}"
+    cycle = f"{estimate.cycle_length:.0f}-window"
+    return (
+        f"stale by {estimate.staleness:.4f}/step ({', '.join(parts)}){worst}; a fresh {cycle} "
+        f"cycle costs {estimate.cycle_rate:.4f}/step with the retrain amortised"
+    )

@@ -1,9 +1,21 @@
 """The gate: a retrain produces a challenger; deploy it only if it is expected to beat the served
-model. The retrain is paid either way."""
+model. The retrain is paid either way.
+
+Two pieces of evidence speak to it. The challenger's **validation loss**, measured on the last
+rows of its own training window and calibrated to the next window by the mean gap between earlier
+models' validation losses and their losses on the next window, set against the served model's
+loss on that same window. And the policy's **staleness estimate**: the served model's expected
+excess over a fresh model, which is what a retrain was bought for. :func:`evidence_gate` weighs
+the two by their precision. On a stream where a validation split from inside the training window
+predicts the next window's loss well, validation decides; where it is a weak proxy (its gap to the
+next window scatters widely), the staleness estimate does, and a challenger is not thrown away on a
+noisy validation number.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -12,10 +24,89 @@ from mlflow_staleness.policies._estimate import sign_confidence
 from mlflow_staleness.policies._excess import fresh_levels
 from mlflow_staleness.policies.base import Observation
 
-__all__ = ["default_gate", "deploy_always"]
+__all__ = ["default_gate", "deploy_always", "evidence_gate", "validation_gate"]
+
+
+def evidence_gate(obs: Observation) -> Decision:
+    r"""Deploy the challenger when the evidence, weighed by its precision, expects it to win.
+
+    Notes
+    -----
+    With the served model's loss :math:`L_s` on the latest labelled window, the challenger's
+    validation loss :math:`v_c` and the calibration offset :math:`o` (mean of
+    :math:`L[m, m+1] - v_m` over earlier models, standard deviation :math:`s_o` over :math:`n`
+    of them), validation expects a saving :math:`\mu_v = L_s - (v_c + o)` per step with
+    standard deviation :math:`\sigma_v = s_o \sqrt{1 + 1/n}`. The staleness estimate expects a
+    saving :math:`\mu_s = \hat s` (the served model's excess over a fresh one) with standard
+    deviation :math:`\sigma_s`, at least the scatter of fresh losses. Deploy when the
+    precision-weighted mean
+
+    .. math:: rac{\mu_v / \sigma_v^2 + \mu_s / \sigma_s^2}{1/\sigma_v^2 + 1/\sigma_s^2} \ge 0.
+
+    With fewer than two calibration gaps, no validation loss, or no labelled loss of the served
+    model, the challenger is deployed: a retrain was paid for because the served model looked
+    stale. The verdict's ``staleness_per_step`` is that expected saving.
+    """
+    from mlflow_staleness.policies._estimate import estimate_step
+
+    challenger = obs.challenger
+    losses, val_loss = np.asarray(obs.losses), np.asarray(obs.val_loss)
+    last = min(obs.last_labelled, losses.shape[0] - 1)
+    served_loss = float(losses[obs.served, last]) if last > obs.served else math.nan
+    earlier = np.array([m for m in obs.models if m != challenger and m < last], dtype=int)
+    gaps = losses[earlier, earlier + 1] - val_loss[earlier] if earlier.size else np.zeros(0)
+    gaps = gaps[np.isfinite(gaps)]
+    has_val = challenger is not None and bool(np.isfinite(val_loss[challenger]))
+    if not has_val or not math.isfinite(served_loss) or gaps.size < 2:
+        return Decision(
+            step=obs.step,
+            action="deploy",
+            retrain_cost=obs.retrain_cost,
+            confidence=0.0,
+            reason="challenger deployed: too little evidence to compare it with the served model",
+        )
+    before = replace(obs, challenger=None, models=tuple(m for m in obs.models if m != challenger))
+    estimate = estimate_step(before)
+    floor = estimate.fresh.sd_floor if estimate.fresh is not None else 1e-12
+    offset = float(np.mean(gaps))
+    expected_challenger = float(val_loss[challenger]) + offset
+    by_validation = served_loss - expected_challenger
+    validation_sd = max(float(np.std(gaps, ddof=1)) * math.sqrt(1.0 + 1.0 / gaps.size), floor)
+    by_staleness = estimate.staleness
+    staleness_sd = estimate.sd
+    if estimate.fresh is not None:
+        staleness_sd = max(staleness_sd, estimate.fresh.typical_sd)
+    if math.isfinite(staleness_sd):
+        weights = (1.0 / validation_sd**2, 1.0 / staleness_sd**2)
+        saving = (weights[0] * by_validation + weights[1] * by_staleness) / sum(weights)
+        sd = 1.0 / math.sqrt(sum(weights))
+    else:
+        saving, sd = by_validation, validation_sd
+    numbers = dict(  # noqa: C408
+        staleness_per_step=saving,
+        retrain_cost=obs.retrain_cost,
+        confidence=sign_confidence(saving, sd, 1.0),
+        uncertainty=sd,
+        evidence=("validation", "measured", *estimate.evidence),
+    )
+    detail = (
+        f"validation expects {expected_challenger:.4f} against the served model's "
+        f"{served_loss:.4f} (a saving of {by_validation:.4f} +- {validation_sd:.4f}); its "
+        f"staleness estimate {by_staleness:.4f} +- {staleness_sd:.4f}; together {saving:.4f}"
+    )
+    if saving >= 0:
+        return Decision(step=obs.step, action="deploy", **numbers, reason=f"{detail}: deploy")
+    return Decision(
+        step=obs.step, action="reject", **numbers, reason=f"challenger rejected: {detail}"
+    )
 
 
 def default_gate(obs: Observation) -> Decision:
+    """The gate every estimating policy uses: :func:`evidence_gate`."""
+    return evidence_gate(obs)
+
+
+def validation_gate(obs: Observation) -> Decision:
     """Deploy the challenger when its expected loss is below the served model's.
 
     The challenger's expected loss is its validation loss plus the calibration offset (the mean

@@ -1,0 +1,121 @@
+"""What the served model's own losses and its data say beyond the age curve.
+
+The age curve (:mod:`mlflow_staleness.policies._excess`) is measured only where a fresh model
+served next to older ones, and it is flat beyond the oldest age measured. Two signals look past
+it, each counted only where it stands out of its own noise:
+
+**Level.** The served model's loss on each labelled window since it was deployed, less the
+typical fresh loss and less what the age curve already predicts at its age. Windows differ in
+difficulty: the fresh losses scatter with standard deviation :math:`s_F` across windows, so only
+the part of the excess above :math:`z s_F` counts (``LEVEL_Z``). A loss level that has risen this
+far has two explanations, staleness or harder windows, and only a retrain tells them apart; the
+policies therefore act on it only once its accumulated excess pays for that retrain
+(break-even), and the retrain then measures the truth (the age curve at the served model's age).
+Only the part of each window's excess above the threshold is counted, except for a rise so large
+(``FULL_COUNT`` times the threshold) that window difficulty cannot explain it: that counts in
+full.
+
+**Drift.** The fingerprint distance between the served model's training window and each window
+it served, set against its level excess there: a slope (non-negative, shrunk towards 0 by
+``DRIFT_PRIOR`` pseudo-observations at the mean distance) says how much loss a unit of drift
+costs *this* model. The current window's distance, beyond those already served, then predicts
+the excess ahead, counted beyond ``DRIFT_Z`` standard errors of that prediction. Where loss does
+not follow drift (covariate shift that costs nothing), the slope is about 0 and so is the signal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mlflow_staleness.exceptions import FutureAccessError
+from mlflow_staleness.policies._excess import RECENT, FreshLevels, fresh_windows
+from mlflow_staleness.policies.base import Observation
+
+__all__ = ["LEVEL_Z", "BeyondCurve", "beyond_curve"]
+
+#: Standard deviations of the fresh losses a level excess must clear before it counts.
+LEVEL_Z = 2.0
+#: A level excess this many times the threshold (eight standard deviations) is no longer window
+#: difficulty: it counts towards break-even in full, not only the part above the threshold.
+FULL_COUNT = 4.0
+#: Standard errors the drift prediction must clear before it counts.
+DRIFT_Z = 2.0
+#: Pseudo-observations that shrink the drift slope towards 0.
+DRIFT_PRIOR = 8.0
+
+
+@dataclass(frozen=True)
+class BeyondCurve:
+    """The served model's excess beyond the age curve, in loss units per step."""
+
+    level: float = 0.0  # level excess now: mean over the latest windows, beyond its noise
+    level_accumulated: float = 0.0  # level excess beyond its noise, summed since the deploy
+    drift: float = 0.0  # excess the current window's drift predicts, beyond its noise
+    drift_slope: float = 0.0  # loss per unit of drift, fitted on the served model's windows
+    fresh_sd: float = math.nan  # scatter of fresh losses across windows (the level's noise)
+    n_windows: int = 0  # served windows the level was measured on
+
+    @property
+    def now(self) -> float:
+        """The excess beyond the curve expected at the step being decided."""
+        return self.level + self.drift
+
+
+def beyond_curve(obs: Observation, fresh: FreshLevels) -> BeyondCurve:
+    """Level and drift signals of the served model at ``obs.step``."""
+    losses = np.asarray(obs.losses)
+    last = min(obs.last_labelled, losses.shape[0] - 1)
+    served = obs.served
+    _, exact = fresh_windows(losses, fresh.first, last)
+    if exact.size < 2:
+        return BeyondCurve()
+    typical = float(np.mean(exact))
+    fresh_sd = max(float(np.std(exact, ddof=1)), fresh.sd_floor)
+    threshold = LEVEL_Z * fresh_sd
+
+    windows = np.arange(max(obs.deployed_at, served + 1, fresh.first), last + 1)
+    own = losses[served, windows]
+    exactly_measured = np.isfinite(losses[windows - 1, windows]) & (windows - 1 != served)
+    use = np.isfinite(own) & ~exactly_measured  # measured windows: the served deviation has them
+    windows, own = windows[use], own[use]
+    if windows.size == 0:
+        return BeyondCurve(fresh_sd=fresh_sd)
+    excess = own - typical - fresh.excess_of(windows - served)
+    above = np.where(excess > FULL_COUNT * threshold, excess, np.maximum(excess - threshold, 0.0))
+    level = max(0.0, float(np.mean(excess[-RECENT:])) - threshold)
+    slope, drift = _drift(obs, windows, excess)
+    return BeyondCurve(
+        level=level,
+        level_accumulated=float(np.sum(above)),
+        drift=drift,
+        drift_slope=slope,
+        fresh_sd=fresh_sd,
+        n_windows=int(windows.size),
+    )
+
+
+def _drift(obs: Observation, windows: np.ndarray, excess: np.ndarray) -> tuple[float, float]:
+    """``(slope, excess predicted ahead)`` from the drift of the served model's windows."""
+    if obs.drift is None or windows.size < 3:
+        return 0.0, 0.0
+    try:
+        served_on = obs.drift.row(obs.served, windows)
+        now = obs.drift[obs.served, obs.step]
+    except (FutureAccessError, IndexError):
+        return 0.0, 0.0
+    known = np.isfinite(served_on)
+    if known.sum() < 3 or not math.isfinite(now):
+        return 0.0, 0.0
+    d, y = served_on[known], excess[known]
+    d_mean, y_mean = float(np.mean(d)), float(np.mean(y))
+    dd, yy = d - d_mean, y - y_mean
+    prior = DRIFT_PRIOR * float(np.mean(dd * dd)) + 1e-12
+    slope = max(float(dd @ yy) / (float(dd @ dd) + prior), 0.0)
+    residual = yy - slope * dd
+    sd = math.sqrt(float(residual @ residual) / max(len(y) - 2, 1))
+    ahead = now - float(np.mean(d[-RECENT:]))
+    se = sd * abs(ahead) / math.sqrt(float(dd @ dd) + prior)
+    return slope, max(0.0, slope * ahead - DRIFT_Z * se)
