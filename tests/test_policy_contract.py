@@ -27,12 +27,18 @@ WARMUP = 4
 #: Valid, non-default constructor parameters of every policy.
 EXAMPLE_PARAMS: dict[str, dict[str, object]] = {
     "always": {},
-    "cumulative": {"tau": 0.3},
+    "cumulative": {"tau": 0.3, "estimate": "similarity"},
     "fixed": {"every": 2},
-    "forecast": {"quantile": 0.9},
+    "forecast": {
+        "quantile": 0.9,
+        "level": False,
+        "drift": False,
+        "level_z": 1.5,
+        "deploy": "validation",
+    },
     "never": {},
-    "periodic": {"period": 3},
-    "threshold": {"tau": 0.05},
+    "periodic": {"period": 3, "estimate": "similarity"},
+    "threshold": {"tau": 0.05, "estimate": "similarity"},
 }
 
 #: Parameters measured in loss units: scaling the losses scales them too. Others are dimensionless.

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mlflow_staleness.policies._excess import FreshLevels, fresh_levels, served_excess
-from mlflow_staleness.policies._signals import BeyondCurve, beyond_curve
+from mlflow_staleness.policies._signals import BeyondCurve, Signals, beyond_curve
 from mlflow_staleness.policies.base import Observation, break_even
 
 _MAX_CYCLE = 2_000
@@ -88,8 +88,9 @@ def _saving_sd(fresh: FreshLevels, age: int, length: float, deviation_sd: float)
     return math.sqrt(variance)
 
 
-def estimate_step(obs: Observation) -> StepEstimate:
-    """Estimate the served model's staleness at ``obs.step`` from everything revealed."""
+def estimate_step(obs: Observation, signals: Signals | None = None) -> StepEstimate:
+    """Estimate the served model's staleness at ``obs.step`` from everything revealed;
+    ``signals`` says which signals beyond the age curve count (all by default)."""
     losses, val_loss = np.asarray(obs.losses), np.asarray(obs.val_loss)
     fresh = fresh_levels(losses, val_loss, obs.last_labelled)
     if fresh is None:
@@ -97,7 +98,7 @@ def estimate_step(obs: Observation) -> StepEstimate:
     served = served_excess(losses, fresh, obs.served, obs.deployed_at, obs.step, obs.last_labelled)
     length, rate = cycle_economics(fresh, obs.retrain_cost, max_length=obs.step)
     saving_sd = _saving_sd(fresh, obs.step - obs.served, length, served.deviation_sd)
-    beyond = beyond_curve(obs, fresh)
+    beyond = beyond_curve(obs, fresh, signals)
     evidence = ["age-curve"]
     if served.n_measured:
         evidence.append("measured")

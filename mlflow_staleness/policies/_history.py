@@ -22,10 +22,13 @@ SIMULATED = 120
 _MAX_THRESHOLDS = 64
 
 
-def imputed_history(obs: Observation, fresh: FreshLevels | None) -> np.ndarray | None:
+def imputed_history(
+    obs: Observation, fresh: FreshLevels | None, excess: np.ndarray | None = None
+) -> np.ndarray | None:
     """Losses of every model on every labelled window (the latest :data:`SIMULATED`): revealed
-    where known, elsewhere the estimated fresh loss plus the age curve. Row and column ``i`` of
-    the result are window ``last - n + 1 + i``. None when fewer than a handful of windows are
+    where known, elsewhere the estimated fresh loss plus the age curve (or plus ``excess``, a
+    matrix of estimated excesses over windows ``fresh.first - 1 .. last``). Row and column ``i``
+    of the result are window ``last - n + 1 + i``. None when fewer than a handful of windows are
     labelled."""
     n = obs.last_labelled + 1
     if fresh is None or n < _MIN_WINDOWS:
@@ -37,7 +40,11 @@ def imputed_history(obs: Observation, fresh: FreshLevels | None) -> np.ndarray |
     levels = np.full(windows.size, np.nan)
     inside = windows < len(fresh.level)
     levels[inside] = fresh.level[windows[inside]]
-    imputed = levels[None, :] + fresh.excess_of(np.maximum(ages, 0))
+    if excess is None:
+        imputed = levels[None, :] + fresh.excess_of(np.maximum(ages, 0))
+    else:
+        offset = first - max(fresh.first - 1, 0)
+        imputed = levels[None, :] + excess[offset:, offset:]
     history = np.where(np.isfinite(revealed), revealed, imputed)
     history[ages <= 0] = np.nan
     if not np.isfinite(history[ages > 0]).all():

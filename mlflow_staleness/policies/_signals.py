@@ -34,7 +34,7 @@ from mlflow_staleness.exceptions import FutureAccessError
 from mlflow_staleness.policies._excess import RECENT, FreshLevels, fresh_windows
 from mlflow_staleness.policies.base import Observation
 
-__all__ = ["LEVEL_Z", "BeyondCurve", "beyond_curve"]
+__all__ = ["LEVEL_Z", "BeyondCurve", "Signals", "beyond_curve"]
 
 #: Standard deviations of the fresh losses a level excess must clear before it counts.
 LEVEL_Z = 2.0
@@ -42,9 +42,18 @@ LEVEL_Z = 2.0
 #: difficulty: it counts towards break-even in full, not only the part above the threshold.
 FULL_COUNT = 4.0
 #: Standard errors the drift prediction must clear before it counts.
-DRIFT_Z = 2.0
+DRIFT_Z = 3.0
 #: Pseudo-observations that shrink the drift slope towards 0.
-DRIFT_PRIOR = 8.0
+DRIFT_PRIOR = 16.0
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Which signals beyond the age curve count, and how strict the level's threshold is."""
+
+    level: bool = True
+    drift: bool = True
+    level_z: float = LEVEL_Z
 
 
 @dataclass(frozen=True)
@@ -64,8 +73,13 @@ class BeyondCurve:
         return self.level + self.drift
 
 
-def beyond_curve(obs: Observation, fresh: FreshLevels) -> BeyondCurve:
+def beyond_curve(
+    obs: Observation, fresh: FreshLevels, signals: Signals | None = None
+) -> BeyondCurve:
     """Level and drift signals of the served model at ``obs.step``."""
+    signals = signals or Signals()
+    if not signals.level and not signals.drift:
+        return BeyondCurve()
     losses = np.asarray(obs.losses)
     last = min(obs.last_labelled, losses.shape[0] - 1)
     served = obs.served
@@ -74,7 +88,7 @@ def beyond_curve(obs: Observation, fresh: FreshLevels) -> BeyondCurve:
         return BeyondCurve()
     typical = float(np.mean(exact))
     fresh_sd = max(float(np.std(exact, ddof=1)), fresh.sd_floor)
-    threshold = LEVEL_Z * fresh_sd
+    threshold = signals.level_z * fresh_sd
 
     windows = np.arange(max(obs.deployed_at, served + 1, fresh.first), last + 1)
     own = losses[served, windows]
@@ -86,7 +100,9 @@ def beyond_curve(obs: Observation, fresh: FreshLevels) -> BeyondCurve:
     excess = own - typical - fresh.excess_of(windows - served)
     above = np.where(excess > FULL_COUNT * threshold, excess, np.maximum(excess - threshold, 0.0))
     level = max(0.0, float(np.mean(excess[-RECENT:])) - threshold)
-    slope, drift = _drift(obs, windows, excess)
+    slope, drift = _drift(obs, windows, excess) if signals.drift else (0.0, 0.0)
+    if not signals.level:
+        level, above = 0.0, np.zeros(0)
     return BeyondCurve(
         level=level,
         level_accumulated=float(np.sum(above)),

@@ -110,7 +110,19 @@ class WindowDrift:
 
     def row(self, m: int, windows: Sequence[int]) -> np.ndarray:
         """``[self[m, u] for u in windows]`` as an array."""
-        return np.array([self[m, u] for u in windows], dtype=float)
+        return self.pairs(np.full(len(windows), int(m)), np.asarray(windows, dtype=int))
+
+    def pairs(self, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+        """``self[rows[i], columns[i]]`` for every ``i``, as an array."""
+        rows, columns = np.asarray(rows, dtype=int), np.asarray(columns, dtype=int)
+        if rows.size and max(int(rows.max()), int(columns.max())) >= self._visible:
+            late = max(int(rows.max()), int(columns.max()))
+            raise FutureAccessError(
+                f"window {late} is not observable: windows 0..{self._visible - 1} have arrived"
+            )
+        if self._scores is not None:
+            return np.asarray(self._scores[rows, columns], dtype=float)
+        return np.array([self[m, u] for m, u in zip(rows, columns, strict=True)], dtype=float)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from mlflow_staleness._validation import check_nonnegative
 from mlflow_staleness.decision import Decision
-from mlflow_staleness.policies._estimate import decision_numbers, estimate_step
+from mlflow_staleness.exceptions import InvalidInputError
+from mlflow_staleness.policies._estimate import decision_numbers
+from mlflow_staleness.policies._similarity import ESTIMATES, step_estimate
 from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
 
 __all__ = ["Cumulative"]
@@ -19,6 +21,11 @@ class Cumulative(Policy):
     tau
         The threshold on accumulated staleness, in loss units. ``None`` (the default) uses the
         retrain cost itself: the break-even rule of rent-or-buy.
+    estimate
+        How staleness is estimated: ``"age-curve"`` (default; the age curve and the signals
+        beyond it, as the default policy sees them) or ``"similarity"`` (the seed's method:
+        excesses of past models on past windows, weighted by how similar their drift is to the
+        served model's drift now; see :mod:`mlflow_staleness.policies._similarity`).
 
     Notes
     -----
@@ -41,24 +48,29 @@ class Cumulative(Policy):
     Examples
     --------
     >>> Cumulative()
-    Cumulative(tau=None)
+    Cumulative(tau=None, estimate='age-curve')
     >>> Cumulative(tau=0.5)
-    Cumulative(tau=0.5)
+    Cumulative(tau=0.5, estimate='age-curve')
     """
 
     name = "cumulative"
 
-    def __init__(self, *, tau: float | None = None) -> None:
+    def __init__(self, *, tau: float | None = None, estimate: str = "age-curve") -> None:
         self.tau = tau
+        self.estimate = estimate
 
     def start(self) -> Cumulative:
+        if self.estimate not in ESTIMATES:
+            raise InvalidInputError(
+                f"estimate must be one of {', '.join(ESTIMATES)}, got {self.estimate!r}"
+            )
         if self.tau is not None:
             check_nonnegative("tau", self.tau)
         return self
 
     def decide(self, obs: Observation) -> Decision:
         tau = obs.retrain_cost if self.tau is None else float(self.tau)
-        estimate = estimate_step(obs)
+        estimate = step_estimate(obs, self.estimate)
         margin = estimate.accumulated - tau
         numbers = decision_numbers(estimate, obs.retrain_cost, margin)
         if estimate.evidence and margin >= 0:

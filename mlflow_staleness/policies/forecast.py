@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from statistics import NormalDist
 
+from mlflow_staleness._validation import check_nonnegative
 from mlflow_staleness.decision import Decision
 from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.policies._estimate import StepEstimate, decision_numbers, estimate_step
+from mlflow_staleness.policies._signals import LEVEL_Z, Signals
 from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
-from mlflow_staleness.policies.gate import evidence_gate
+from mlflow_staleness.policies.gate import deploy_always, evidence_gate, validation_gate
 
 __all__ = ["Forecast"]
+
+_GATES = ("evidence", "validation", "always")
 
 
 class Forecast(Policy):
@@ -24,6 +28,20 @@ class Forecast(Policy):
         How pessimistic the forecast is: retrain only when the saving still holds at this lower
         quantile of its forecast distribution. The default, 0.5, decides on the expected saving
         (risk-neutral, which minimises expected cost).
+    level
+        Count the served model's loss level beyond the age curve (see Notes). Default True.
+    drift
+        Count the drift of the current window from the served model's reference (see Notes).
+        Default True; without drift scores (no windows) it is simply absent.
+    level_z
+        Standard deviations of the fresh losses across windows that a level excess must clear
+        before it counts. Default 2.
+    deploy
+        How the gate judges a challenger: ``"evidence"`` (default; validation weighed against the
+        staleness estimate, :func:`~mlflow_staleness.policies.gate.evidence_gate`),
+        ``"validation"`` (validation alone,
+        :func:`~mlflow_staleness.policies.gate.validation_gate`) or ``"always"`` (deploy every
+        challenger).
 
     Notes
     -----
@@ -78,23 +96,45 @@ class Forecast(Policy):
     Examples
     --------
     >>> Forecast()
-    Forecast(quantile=0.5)
+    Forecast(quantile=0.5, level=True, drift=True, level_z=2.0, deploy='evidence')
     """
 
     name = "forecast"
 
-    def __init__(self, *, quantile: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        quantile: float = 0.5,
+        level: bool = True,
+        drift: bool = True,
+        level_z: float = LEVEL_Z,
+        deploy: str = "evidence",
+    ) -> None:
         self.quantile = quantile
+        self.level = level
+        self.drift = drift
+        self.level_z = level_z
+        self.deploy = deploy
 
     def start(self) -> Forecast:
         q = self.quantile
         if isinstance(q, bool) or not isinstance(q, int | float) or not 0.5 <= q < 1:
             raise InvalidInputError(f"quantile must be a number in [0.5, 1), got {q!r}")
+        for name in ("level", "drift"):
+            if not isinstance(getattr(self, name), bool):
+                value = getattr(self, name)
+                raise InvalidInputError(f"{name} must be True or False, got {value!r}")
+        check_nonnegative("level_z", self.level_z)
+        if self.deploy not in _GATES:
+            raise InvalidInputError(
+                f"deploy must be one of {', '.join(_GATES)}, got {self.deploy!r}"
+            )
         self.z_ = NormalDist().inv_cdf(float(q))
+        self.signals_ = Signals(level=self.level, drift=self.drift, level_z=float(self.level_z))
         return self
 
     def decide(self, obs: Observation) -> Decision:
-        estimate = estimate_step(obs)
+        estimate = estimate_step(obs, self.signals_)
         margin, waiting = self._margin(estimate, obs.retrain_cost)
         numbers = decision_numbers(estimate, obs.retrain_cost, margin, estimate.saving_sd)
         if not estimate.evidence:
@@ -114,7 +154,11 @@ class Forecast(Policy):
         return keep(obs, f"{text}: keep", **numbers)
 
     def gate(self, obs: Observation) -> Decision:
-        return evidence_gate(obs)
+        if self.deploy == "validation":
+            return validation_gate(obs)
+        if self.deploy == "always":
+            return deploy_always(obs)
+        return evidence_gate(obs, self.signals_)
 
     def _margin(self, estimate: StepEstimate, retrain_cost: float) -> tuple[float, bool]:
         """The decision margin, and whether a positive one waits for break-even."""

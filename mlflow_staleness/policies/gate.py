@@ -22,12 +22,13 @@ import numpy as np
 from mlflow_staleness.decision import Decision
 from mlflow_staleness.policies._estimate import sign_confidence
 from mlflow_staleness.policies._excess import fresh_levels
+from mlflow_staleness.policies._signals import Signals
 from mlflow_staleness.policies.base import Observation
 
 __all__ = ["default_gate", "deploy_always", "evidence_gate", "validation_gate"]
 
 
-def evidence_gate(obs: Observation) -> Decision:
+def evidence_gate(obs: Observation, signals: Signals | None = None) -> Decision:
     r"""Deploy the challenger when the evidence, weighed by its precision, expects it to win.
 
     Notes
@@ -66,7 +67,7 @@ def evidence_gate(obs: Observation) -> Decision:
             reason="challenger deployed: too little evidence to compare it with the served model",
         )
     before = replace(obs, challenger=None, models=tuple(m for m in obs.models if m != challenger))
-    estimate = estimate_step(before)
+    estimate = estimate_step(before, signals)
     floor = estimate.fresh.sd_floor if estimate.fresh is not None else 1e-12
     offset = float(np.mean(gaps))
     expected_challenger = float(val_loss[challenger]) + offset
