@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Decision-quality benchmark: every policy replayed online on 40 streams in 12 families, scored
+"""Decision-quality benchmark: every policy replayed online on 40 streams in 11 families, scored
 against the oracle (``../shared/design.md``, section 6; issue 10).
 
 Streams (``scripts/decision_streams.py``): the six real streams of ``../shared/data``, eight more

@@ -5,7 +5,8 @@ served next to older ones, and it is flat beyond the oldest age measured. Two si
 it, each counted only where it stands out of its own noise:
 
 **Level.** The served model's loss on each labelled window since it was deployed, less the
-typical fresh loss and less what the age curve already predicts at its age. Windows differ in
+latest fresh loss known (the mean of the last ``REFERENCE_WINDOWS`` windows where a fresh model
+served) and less what the age curve already predicts at its age. Windows differ in
 difficulty: the fresh losses scatter with standard deviation :math:`s_F` across windows, so only
 the part of the excess above :math:`z s_F` counts (``LEVEL_Z``). A loss level that has risen this
 far has two explanations, staleness or harder windows, and only a retrain tells them apart; the
@@ -41,6 +42,8 @@ LEVEL_Z = 2.0
 #: A level excess this many times the threshold (eight standard deviations) is no longer window
 #: difficulty: it counts towards break-even in full, not only the part above the threshold.
 FULL_COUNT = 4.0
+#: The latest exact fresh losses whose mean is the level's reference.
+REFERENCE_WINDOWS = 3
 #: Standard errors the drift prediction must clear before it counts.
 DRIFT_Z = 3.0
 #: Pseudo-observations that shrink the drift slope towards 0.
@@ -86,7 +89,9 @@ def beyond_curve(
     _, exact = fresh_windows(losses, fresh.first, last)
     if exact.size < 2:
         return BeyondCurve()
-    typical = float(np.mean(exact))
+    # The fresh loss to compare with is the latest known: a level that the last retrain measured
+    # as window difficulty becomes the new normal, and is not taken for staleness again.
+    typical = float(np.mean(exact[-REFERENCE_WINDOWS:]))
     fresh_sd = max(float(np.std(exact, ddof=1)), fresh.sd_floor)
     threshold = signals.level_z * fresh_sd
 

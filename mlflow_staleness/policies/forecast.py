@@ -56,9 +56,10 @@ class Forecast(Policy):
       in that difference), non-decreasing, flat beyond the oldest age measured;
     - :math:`d`, the served model's own **measured deviation** from the curve, on windows where a
       fresh model's loss is known;
-    - :math:`\ell_t`, its **loss level**: its losses on the windows it served, above the typical
-      fresh loss and beyond :math:`e`, counted only above two standard deviations of the fresh
-      losses across windows (windows differ in difficulty that much without any staleness);
+    - :math:`\ell_t`, its **loss level**: its losses on the windows it served, above the latest
+      fresh losses known and beyond :math:`e`, counted only above two standard deviations of the
+      fresh losses across windows (windows differ in difficulty that much without any
+      staleness);
     - :math:`\delta_t`, the **drift** of the current window's data from the served model's
       reference beyond the windows it served recently, times the loss per unit of drift fitted
       on those windows (about 0 where loss does not follow drift), counted beyond its standard
