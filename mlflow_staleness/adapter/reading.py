@@ -101,7 +101,32 @@ def advisor_runs(client: MlflowClient, experiment_id: str) -> list:
 
 
 def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """``value`` as a string literal that MLflow's filter parser reads back unchanged.
+
+    MLflow (3.17, ``mlflow/utils/search_utils.py``) lexes a filter with sqlparse and then only
+    strips the two quote characters of a literal (``_strip_quotes``): nothing inside is
+    unescaped, so a backslash or a doubled quote stays in the value. A value is therefore quoted
+    with a quote character it does not contain, and never escaped. A value holding both quote
+    characters has no literal; :func:`_name_filter` handles it.
+    """
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise ValueError(f"{value!r} holds both quote characters; MLflow's filters cannot quote it")
+
+
+def _name_filter(name: str) -> tuple[str, bool]:
+    """A ``search_model_versions`` filter for the versions of ``name``, and whether it is exact.
+
+    When ``name`` holds both ``'`` and ``"``, no ``name = ...`` filter can say it, so a ``LIKE``
+    pattern with ``_`` in place of each quote and backslash (a backslash escapes in LIKE on
+    PostgreSQL and MySQL) matches a superset, which the caller narrows to ``name`` exactly.
+    """
+    if "'" not in name or '"' not in name:
+        return f"name = {_quote(name)}", True
+    pattern = "".join("_" if c in "'\\\"" else c for c in name)
+    return f"name LIKE '{pattern}'", False
 
 
 def _chunks(items: Sequence[str], size: int = _BATCH) -> Iterator[list[str]]:
@@ -171,9 +196,12 @@ class RegistryReader:
         on the run is used, else ``val_loss``.
         """
         with mlflow_errors(f"reading the versions of {name!r}", self.uri):
-            found = list(
-                _pages(self.client.search_model_versions, filter_string=f"name={_quote(name)}")
-            )
+            filter_string, exact = _name_filter(name)
+            found = [
+                v
+                for v in _pages(self.client.search_model_versions, filter_string=filter_string)
+                if exact or v.name == name
+            ]
             loud = self.progress is True or (self.progress is None and len(found) >= MANY_VERSIONS)
             if loud:
                 self._say(f"read {len(found)} versions of {name!r}; reading their runs ...", True)
