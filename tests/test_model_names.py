@@ -39,7 +39,7 @@ NAMES = {
     "space": "fraud model v2",
     "unicode": "ünïcødé-模型-✓",
     "double-quote": 'say "hi"',
-    "both-quotes": "it's \"both\"",
+    "both-quotes": 'it\'s "both"',
     "injection": "x' OR name LIKE '%",
     "semicolon": "a;b",
     "doubled-quote": "a''b",
