@@ -28,6 +28,9 @@ __all__ = [
 
 #: Seconds the advisor waits for a tracking server before giving up (``--server-timeout``).
 DEFAULT_TIMEOUT = 30.0
+#: The oldest MLflow tracking server the advisor supports (and is tested against).
+MIN_SERVER_VERSION = (2, 22)
+_VERSION = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"}
 _DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED", "CUSTOMER_UNAUTHORIZED"}
 # An HTTP status in MLflow's message ("failed with error code 403 != 200"), never a digit run
@@ -116,17 +119,56 @@ def _probe(uri: str, timeout: float) -> None:
             break
         try:
             with urllib.request.urlopen(url, timeout=max(0.1, min(left, 10.0))):
-                return
+                break
         except urllib.error.HTTPError:
-            return  # it answered; whatever /health says, the API calls will tell
+            break  # it answered; whatever /health says, the API calls will tell
         except (OSError, ValueError) as exc:
             last = str(getattr(exc, "reason", exc)) or type(exc).__name__
         time.sleep(min(1.0, max(0.0, timeout - (time.monotonic() - start))))
-    raise ServerError(
-        f"could not reach the MLflow tracking server at {uri} within {timeout:g} s "
-        f"(last error: {last}). Check that the server runs and MLFLOW_TRACKING_URI (or "
-        f"--tracking-uri) points at it; --server-timeout raises the bound."
-    )
+    else:
+        raise ServerError(
+            f"could not reach the MLflow tracking server at {uri} within {timeout:g} s "
+            f"(last error: {last}). Check that the server runs and MLFLOW_TRACKING_URI (or "
+            f"--tracking-uri) points at it; --server-timeout raises the bound."
+        )
+    check_server_version(uri, server_version(uri, max(1.0, timeout - (time.monotonic() - start))))
+
+
+def server_version(uri: str, timeout: float) -> str | None:
+    """The MLflow version a tracking server states at ``/version``, or None if it states none.
+
+    A proxy or a hosted service may not answer ``/version``; the advisor then goes on, and an
+    API the server lacks fails with its own error rather than weaker evidence.
+    """
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/version", timeout=min(timeout, 10.0)) as r:
+            text = r.read(64).decode("ascii", errors="replace")
+    except (OSError, ValueError):
+        return None
+    return text.strip() if _VERSION.match(text) else None
+
+
+def check_server_version(uri: str, version: str | None) -> None:
+    """Refuse a tracking server older than :data:`MIN_SERVER_VERSION`.
+
+    >>> check_server_version("http://mlflow:5000", "2.22.5")
+    >>> check_server_version("http://mlflow:5000", "2.17.2")
+    Traceback (most recent call last):
+    ...
+    mlflow_staleness.exceptions.ServerError: the tracking server at http://mlflow:5000 runs \
+MLflow 2.17.2; mlflow-staleness supports MLflow servers 2.22 and newer ...
+    """
+    match = _VERSION.match(version or "")
+    if match is None:
+        return
+    if (int(match.group(1)), int(match.group(2))) < MIN_SERVER_VERSION:
+        oldest = ".".join(map(str, MIN_SERVER_VERSION))
+        raise ServerError(
+            f"the tracking server at {public_uri(uri)} runs MLflow {version}; mlflow-staleness "
+            f"supports MLflow servers {oldest} and newer (tested with 2.22 and 3.x), so it "
+            f"reads nothing from this one rather than advise on partial evidence. Upgrade the "
+            f"server to MLflow {oldest} or newer"
+        )
 
 
 @contextlib.contextmanager

@@ -159,6 +159,19 @@ class RegistryReader:
         self.client = client
         self.uri = client.tracking_uri
         self.progress = progress
+        self._roots: dict[str, str] = {}  # run id -> the run's artifact URI
+
+    def _artifact_uri(self, run_id: str, path: str) -> str:
+        """The URI of a run's artifact, from the run's own artifact root.
+
+        MLflow 3's ``runs:/`` repository also searches the run's logged models on every listing
+        and download (``search_logged_models``, which servers before 3.0 answer with 404); the
+        advisor reads only run artifacts, so it goes to the run's artifact root directly.
+        """
+        root = self._roots.get(run_id)
+        if root is None:
+            root = self._roots[run_id] = self.client.get_run(run_id).info.artifact_uri
+        return f"{root.rstrip('/')}/{path}"
 
     # ------------------------------------------------------------------ the registered model
     def model(self, name: str) -> ModelInfo:
@@ -235,6 +248,7 @@ class RegistryReader:
                 max_results=1000,
             ):
                 runs[run.info.run_id] = run
+                self._roots[run.info.run_id] = run.info.artifact_uri
         return runs
 
     def _logged_models(self, experiments: list[str], model_ids: Sequence[str]) -> dict:
@@ -319,13 +333,19 @@ class RegistryReader:
         if not version.run_id:
             return None, "no fingerprint: the version has no source run"
         where = f"the fingerprint of version {version.version} (run {version.run_id})"
-        folder = FINGERPRINT_PATH.rpartition("/")[0]
+        folder, _, file_name = FINGERPRINT_PATH.rpartition("/")
         with mlflow_errors(f"listing {where}", self.uri):
             try:
-                listed = self.client.list_artifacts(version.run_id, folder)
-            except MlflowException:
+                listed = mlflow.artifacts.list_artifacts(
+                    artifact_uri=self._artifact_uri(version.run_id, folder), tracking_uri=self.uri
+                )
+            except Exception as exc:  # only "no such folder" means no fingerprint
+                if not _is_missing(exc):
+                    raise
                 listed = []
-        entry = next((a for a in listed if a.path == FINGERPRINT_PATH and not a.is_dir), None)
+        entry = next(
+            (a for a in listed if a.path.rpartition("/")[2] == file_name and not a.is_dir), None
+        )
         if entry is None:
             return None, "no fingerprint artifact (log_reference was not used)"
         if entry.file_size is not None and entry.file_size > MAX_FINGERPRINT_BYTES:
@@ -335,15 +355,12 @@ class RegistryReader:
                 f"mlflow_staleness.log_reference"
             )
         with tempfile.TemporaryDirectory() as tmp:
-            try:
+            with mlflow_errors(f"downloading {where}", self.uri):
                 path = mlflow.artifacts.download_artifacts(
-                    run_id=version.run_id,
-                    artifact_path=FINGERPRINT_PATH,
+                    artifact_uri=self._artifact_uri(version.run_id, FINGERPRINT_PATH),
                     dst_path=tmp,
                     tracking_uri=self.uri,
                 )
-            except (MlflowException, OSError):
-                return None, "no fingerprint artifact (log_reference was not used)"
             file = Path(path)
             if file.stat().st_size > MAX_FINGERPRINT_BYTES:
                 raise InvalidInputError(
@@ -381,6 +398,7 @@ class RegistryReader:
                     f"{experiment.experiment_id}) or delete it for good (mlflow gc)"
                 )
             runs = advisor_runs(self.client, experiment.experiment_id)
+        self._roots.update((run.info.run_id, run.info.artifact_uri) for run in runs)
         if not runs:
             return AdvisorState(experiment_id=experiment.experiment_id)
         wanted: dict[tuple[str, str], list[str]] = {}  # (kind, id) -> runs whose tag names it
@@ -422,23 +440,35 @@ class RegistryReader:
 
     def download_text(self, run_id: str, path: str) -> str | None:
         """An artifact's text, or None when the run has no such artifact."""
-        with tempfile.TemporaryDirectory() as tmp:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            mlflow_errors(f"downloading {path} of run {run_id}", self.uri),
+        ):
             try:
                 local = mlflow.artifacts.download_artifacts(
-                    run_id=run_id, artifact_path=path, dst_path=tmp, tracking_uri=self.uri
+                    artifact_uri=self._artifact_uri(run_id, path),
+                    dst_path=tmp,
+                    tracking_uri=self.uri,
                 )
-            except MlflowException as exc:
-                if str(getattr(exc, "error_code", "")) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            except Exception as exc:
+                if _is_missing(exc):
                     return None
-                with mlflow_errors(f"downloading {path} of run {run_id}", self.uri):
-                    raise
-            except OSError:
-                return None
+                raise
             return Path(local).read_text(encoding="utf-8")
 
     def _say(self, message: str, loud: bool = False) -> None:
         if self.progress or loud:
             print(message, file=sys.stderr)
+
+
+def _is_missing(exc: BaseException) -> bool:
+    """Whether an artifact read failed only because the artifact is not there."""
+    if isinstance(exc, MlflowException):
+        return str(getattr(exc, "error_code", "")) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return True
+    response = getattr(exc, "response", None)  # requests' HTTPError from an artifact server
+    return getattr(response, "status_code", None) == 404
 
 
 def _model_id(source: str | None) -> str | None:
