@@ -455,17 +455,21 @@ def report(ctx: click.Context, model: str, out: str, **options: Any) -> None:
             )
         advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
         page = advisor.report()
-        partial = target.with_name(f".{target.name}.partial")
-        try:
-            partial.write_text(page, encoding="utf-8")
-            partial.replace(target)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise InvalidInputError(f"cannot write --out {out!r}: {exc.strerror or exc}") from exc
+        _write_out(out, page)
     _say(
         ctx,
         f"wrote the report of {model!r} to {target} ({len(page):,} bytes): open it in a browser",
     )
+
+
+def _write_out(out: str, text: str) -> None:
+    """Write ``--out`` atomically: a fresh temporary file in its folder, renamed over it."""
+    from mlflow_staleness._files import write_atomic
+
+    try:
+        write_atomic(out, text)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write --out {out!r}: {exc.strerror or exc}") from exc
 
 
 # ---------------------------------------------------------------------------------- fingerprint
@@ -482,7 +486,7 @@ def fingerprint(ctx: click.Context, path: str, exclude: tuple[str, ...], out: st
         fp, rows = fingerprint_file(Path(path), exclude=exclude, progress=_progress(ctx))
         text = fp.to_json()
         if out:
-            Path(out).write_text(text, encoding="utf-8")
+            _write_out(out, text)
         else:
             click.echo(text)
     _say(ctx, f"{path}: {rows:,} rows, {len(fp.columns)} columns, digest {fp.digest}")
