@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mlflow_staleness._terminal import terminal_safe
 from mlflow_staleness._validation import check_int
 from mlflow_staleness.exceptions import InvalidInputError, SchemaMismatchError
 from mlflow_staleness.fingerprint import DataFingerprint
@@ -562,7 +563,7 @@ class _Progress:
     """A plain-text progress line on stderr, rewritten in place with ``\\r``."""
 
     def __init__(self, source: _Source, enabled: bool) -> None:
-        self.label = source.path.name
+        self.label = terminal_safe(source.path.name)  # a file name is data too
         self.enabled = enabled
         self.width = 0
         self.last = -math.inf
