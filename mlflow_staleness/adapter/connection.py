@@ -113,24 +113,23 @@ def _probe(uri: str, timeout: float) -> None:
     uri = public_uri(uri)  # /health needs no login; urllib reads user:password@ as a host
     url = uri.rstrip("/") + "/health"
     last = "no answer"
-    while True:
+    answered = False
+    while not answered:
         left = timeout - (time.monotonic() - start)
         if left <= 0:
-            break
+            raise ServerError(
+                f"could not reach the MLflow tracking server at {uri} within {timeout:g} s "
+                f"(last error: {last}). Check that the server runs and MLFLOW_TRACKING_URI (or "
+                f"--tracking-uri) points at it; --server-timeout raises the bound."
+            )
         try:
             with urllib.request.urlopen(url, timeout=max(0.1, min(left, 10.0))):
-                break
+                answered = True
         except urllib.error.HTTPError:
-            break  # it answered; whatever /health says, the API calls will tell
+            answered = True  # it answered; whatever /health says, the API calls will tell
         except (OSError, ValueError) as exc:
             last = str(getattr(exc, "reason", exc)) or type(exc).__name__
-        time.sleep(min(1.0, max(0.0, timeout - (time.monotonic() - start))))
-    else:
-        raise ServerError(
-            f"could not reach the MLflow tracking server at {uri} within {timeout:g} s "
-            f"(last error: {last}). Check that the server runs and MLFLOW_TRACKING_URI (or "
-            f"--tracking-uri) points at it; --server-timeout raises the bound."
-        )
+            time.sleep(min(1.0, max(0.0, timeout - (time.monotonic() - start))))
     check_server_version(uri, server_version(uri, max(1.0, timeout - (time.monotonic() - start))))
 
 
