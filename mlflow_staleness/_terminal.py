@@ -33,3 +33,12 @@ def terminal_safe(text: str, *, keep: str = "") -> str:
         return named or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
     return _CONTROL.sub(escape, text)
+
+
+def has_control(text: str) -> bool:
+    r"""Whether ``text`` holds a character :func:`terminal_safe` would escape (a newline too).
+
+    >>> has_control("EUR"), has_control("E\nUR"), has_control("€ (k)")
+    (False, True, False)
+    """
+    return _CONTROL.search(text) is not None

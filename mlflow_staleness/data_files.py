@@ -20,6 +20,7 @@ keeps the text dtype.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import math
 import os
@@ -442,6 +443,7 @@ def _csv_chunks(
             for chunk in reader:
                 if selected is None:
                     _check_delimiter(source, [str(name) for name in chunk.columns])
+                    _check_unique_header(source)
                     selected = _select(source, list(chunk.columns), wanted, exclude)
                 rows += len(chunk)
                 progress.show(_csv_status(handle.tell(), source.size, rows))
@@ -502,6 +504,23 @@ def _check_delimiter(source: _Source, header: list[str]) -> None:
                 f"{_shorten(header[0])!r} reads as one column); expected {expected} as the "
                 f"delimiter: re-save it with {expected} between fields, or convert it to Parquet"
             )
+
+
+def _check_unique_header(source: _Source) -> None:
+    """Refuse a header that names a column twice (pandas would rename the second ``x.1``)."""
+    try:
+        header = next(csv.reader([_first_line(source)], delimiter=source.sep), [])
+    except csv.Error:
+        return  # the parser's own error is clearer
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name and name in seen:
+            raise InvalidInputError(
+                f"{source.shown} names the column {name!r} twice in its header (columns "
+                f"{seen[name]} and {position}); expected every column to have its own name: "
+                f"rename or drop one of them"
+            )
+        seen.setdefault(name, position)
 
 
 def _first_line(source: _Source) -> str:
