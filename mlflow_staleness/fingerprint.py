@@ -54,6 +54,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -79,6 +80,14 @@ __all__ = [
 
 FORMAT_VERSION = 1
 KINDS = ("numeric", "categorical")
+#: Bounds on a fingerprint document read from outside (an artifact anyone with write access to a
+#: training run could have replaced): its size in bytes, its nesting, its columns, and every
+#: count in it. Memory to read one stays far below 1 GB; see the README's Safety section.
+MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 8  # a fingerprint nests 4 deep: document, columns, column, sketch
+MAX_COLUMNS = 50_000
+MAX_COUNT = 2**53  # rows, counts and top_k: exact in a float, beyond any real table
+MAX_SKETCH_VALUES = 1 << 22  # all quantile sketches together: about 100 MB of arrays
 #: Rows per slice when :meth:`DataFingerprint.from_frame` walks a large frame.
 _ROW_CHUNK = 1 << 20
 #: Distinct categorical values tracked while streaming, per ``top_k`` and at least.
@@ -558,11 +567,26 @@ class DataFingerprint:
         n_rows = _get(data, "n_rows", int, "the fingerprint")
         top_k = _get(data, "top_k", int, "the fingerprint")
         entries = _get(data, "columns", list, "the fingerprint")
+        if len(entries) > MAX_COLUMNS:
+            raise InvalidInputError(
+                f"the fingerprint lists {len(entries):,} columns, more than the {MAX_COLUMNS:,} "
+                f"one may have"
+            )
         columns: dict[str, Column] = {}
+        kept = 0  # sketch values decoded so far
         for position, entry in enumerate(entries):
             name, column = _column_from_dict(entry, position)
             if name in columns:
-                raise InvalidInputError(f"column {name!r} appears twice in the fingerprint")
+                shown = _shown(name, 80)
+                raise InvalidInputError(f"column {shown} appears twice in the fingerprint")
+            if isinstance(column, NumericColumn):
+                kept += len(column.sketch)
+                if kept > MAX_SKETCH_VALUES:
+                    raise InvalidInputError(
+                        f"the fingerprint's quantile sketches hold more than "
+                        f"{MAX_SKETCH_VALUES:,} values in all (at column {_shown(name, 80)}), "
+                        f"more than one may have"
+                    )
             columns[name] = column
         return cls(n_rows=n_rows, columns=columns, top_k=top_k)
 
@@ -579,10 +603,13 @@ class DataFingerprint:
             raise InvalidInputError(
                 f"a fingerprint JSON must be str or bytes, got {type(text).__name__}"
             )
+        raw = text.encode("utf-8", errors="surrogatepass") if isinstance(text, str) else text
+        _check_json_shape(bytes(raw))
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"a fingerprint JSON could not be parsed: {exc}") from exc
+        except (ValueError, UnicodeDecodeError) as exc:  # also an integer of > 4300 digits
+            detail = " ".join(str(exc).split())[:200]
+            raise InvalidInputError(f"a fingerprint JSON could not be parsed: {detail}") from exc
         except RecursionError:
             raise InvalidInputError("a fingerprint JSON is nested too deeply to be one") from None
         return cls.from_dict(data)
@@ -1102,7 +1129,7 @@ def _column_from_dict(entry: Any, position: int) -> tuple[str, Column]:
     if not isinstance(entry, Mapping):
         raise InvalidInputError(f"{where} must be a JSON object, got {type(entry).__name__}")
     name = _get(entry, "name", str, where)
-    where = f"column {name!r}"
+    where = f"column {_shown(name, 80)}"
     kind = _get(entry, "kind", str, where)
     dtype = _get(entry, "dtype", str, where)
     n_missing = _get(entry, "n_missing", int, where)
@@ -1134,17 +1161,66 @@ def _column_from_dict(entry: Any, position: int) -> tuple[str, Column]:
             )
         if not all(isinstance(value, str) for value in values):
             raise InvalidInputError(f"{where} values must all be strings")
-        if not all(_is_int(count) and count >= 1 for count in counts):
-            raise InvalidInputError(f"{where} counts must all be integers >= 1, got {counts}")
+        if not all(_is_int(count) and 1 <= count <= MAX_COUNT for count in counts):
+            shown = str(counts[:5])[:80]
+            raise InvalidInputError(
+                f"{where} counts must all be integers in [1, 2**53], got {shown}..."
+            )
         if len(set(values)) != len(values):
             raise InvalidInputError(f"{where} lists a value twice")
         top = tuple(sorted(zip(values, counts, strict=True), key=lambda item: (-item[1], item[0])))
         return name, CategoricalColumn(dtype, n_missing, n_other, top)
-    raise InvalidInputError(f"{where} has kind {kind!r}; allowed: {list(KINDS)}")
+    raise InvalidInputError(f"{where} has kind {_shown(kind)}; allowed: {list(KINDS)}")
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a hostile value can be megabytes long."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+_SCAN_CHUNK = 1 << 20
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _check_json_shape(raw: bytes) -> None:
+    """Refuse a document too large, too deep or with too many objects, before parsing it.
+
+    The brackets outside strings are counted with numpy, so a document nested a million deep
+    (which would exhaust the parser's recursion) or holding millions of tiny objects (which would
+    take gigabytes as Python objects) is refused in one pass over its bytes.
+    """
+    if len(raw) > MAX_JSON_BYTES:
+        raise InvalidInputError(
+            f"a fingerprint JSON of {len(raw):,} bytes is larger than the {MAX_JSON_BYTES:,} "
+            f"bytes one may have"
+        )
+    skeleton = np.frombuffer(_JSON_STRING.sub(b'""', raw), dtype=np.uint8)
+    depth, level, containers = 0, 0, 0
+    for start in range(0, skeleton.shape[0], _SCAN_CHUNK):  # a few MB at a time
+        part = skeleton[start : start + _SCAN_CHUNK]
+        opens = (part == ord("[")) | (part == ord("{"))
+        closes = (part == ord("]")) | (part == ord("}"))
+        levels = level + np.cumsum(opens.view(np.int8) - closes.view(np.int8), dtype=np.int64)
+        if levels.shape[0]:
+            depth, level = max(depth, int(levels.max())), int(levels[-1])
+        containers += int(np.count_nonzero(opens))
+    if depth > MAX_DEPTH:
+        raise InvalidInputError(
+            f"a fingerprint JSON is nested {depth} deep, more than the {MAX_DEPTH} levels one "
+            f"may have (it has 4)"
+        )
+    if containers > 2 * MAX_COLUMNS + 2:
+        raise InvalidInputError(
+            f"a fingerprint JSON holds {containers:,} objects and lists, more than the "
+            f"{2 * MAX_COLUMNS + 2:,} of {MAX_COLUMNS:,} columns"
+        )
 
 
 def _get(
@@ -1157,15 +1233,21 @@ def _get(
     if optional and value is None:
         return None
     if kind is int:
-        if not _is_int(value) or value < 0:
-            raise InvalidInputError(f"{where}: {key} must be an integer >= 0, got {value!r}")
+        if not _is_int(value) or not 0 <= value <= MAX_COUNT:
+            raise InvalidInputError(
+                f"{where}: {key} must be an integer in [0, 2**53], got {_shown(value)}"
+            )
         return int(value)
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidInputError(f"{where}: {key} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise InvalidInputError(f"{where}: {key} must be finite, got {value!r}")
-        return float(value)
+            raise InvalidInputError(f"{where}: {key} must be a number, got {_shown(value)}")
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the floats
+            number = math.inf
+        if not math.isfinite(number):
+            raise InvalidInputError(f"{where}: {key} must be finite, got {_shown(value)}")
+        return number
     if not isinstance(value, kind):
         raise InvalidInputError(
             f"{where}: {key} must be of type {kind.__name__}, got {type(value).__name__}"

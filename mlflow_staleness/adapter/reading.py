@@ -35,7 +35,7 @@ from mlflow_staleness.advice_log import (
     read_cache,
 )
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError
-from mlflow_staleness.fingerprint import DataFingerprint
+from mlflow_staleness.fingerprint import MAX_JSON_BYTES, DataFingerprint
 from mlflow_staleness.losses import to_loss
 
 __all__ = [
@@ -55,7 +55,7 @@ ADVICE_PATH = "advice.json"
 PLOT_PATH = "staleness.png"
 REPORT_PATH = "report.html"
 ADVISOR_RUN = "advisor"
-MAX_FINGERPRINT_BYTES = 16 * 1024 * 1024
+MAX_FINGERPRINT_BYTES = MAX_JSON_BYTES  # checked before the download, then again
 _CONTEXTS = ("validation", "eval", "training", "train")
 _BATCH = 100
 
