@@ -843,7 +843,10 @@ def _numeric_score(ref: NumericColumn, cur: NumericColumn) -> float:
         return float(rates)  # nothing to compare but how often values are missing
     spread = max(_spread(ref), _spread(cur))
     with np.errstate(over="ignore", invalid="ignore"):
-        gaps = np.abs(ref.sketch.quantile(_GRID) / spread - cur.sketch.quantile(_GRID) / spread)
+        ref_q, cur_q = ref.sketch.quantile(_GRID), cur.sketch.quantile(_GRID)
+        gaps = np.abs(ref_q / spread - cur_q / spread)
+        # equal quantiles are 0 apart even when a tiny spread sends them to inf (inf - inf)
+        gaps = np.where(ref_q == cur_q, 0.0, np.nan_to_num(gaps, nan=_MAX_COLUMN_SCORE))
         w1 = float(np.mean(gaps))
     if not math.isfinite(w1) or w1 > _MAX_COLUMN_SCORE:
         w1 = _MAX_COLUMN_SCORE

@@ -190,3 +190,74 @@ def test_the_estimated_unseen_share_of_ids_is_close_to_the_truth(
     current = reference[:kept] + _ids("w", n - kept)
     report = distance(_fp(id=reference), _fp(id=current))
     assert report.unseen.get("id", 0.0) == pytest.approx(1 - overlap, abs=0.15)
+
+
+# ---------------------------------------------------------------------------------- fuzzing
+ODD_NAMES = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["x\x1b]0;t\x07", "o'brien", 'a"b', "[[[", "{}", "x.1", " ", "ü✓", "\n"]),
+)
+SCALARS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**63), 2**63 - 1),
+    st.text(max_size=8),
+    st.none(),
+    st.booleans(),
+)
+NESTED = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3), max_leaves=6)
+
+
+@st.composite
+def odd_frames(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 30))
+    names = draw(st.lists(ODD_NAMES, min_size=1, max_size=4, unique_by=str))
+    columns = {}
+    for name in names:
+        kind = draw(st.sampled_from(["float", "int", "text", "object", "nested", "datetime"]))
+        if kind == "float":
+            values = draw(
+                st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=n, max_size=n)
+            )
+            columns[name] = pd.Series(values, dtype="float64")
+        elif kind == "int":
+            values = draw(st.lists(st.integers(-(2**63), 2**63 - 1), min_size=n, max_size=n))
+            columns[name] = pd.Series(values, dtype="int64")
+        elif kind == "text":
+            columns[name] = pd.Series(draw(st.lists(st.text(max_size=6), min_size=n, max_size=n)))
+        elif kind == "object":
+            columns[name] = pd.Series(draw(st.lists(SCALARS, min_size=n, max_size=n)), dtype=object)
+        elif kind == "nested":
+            columns[name] = pd.Series(draw(st.lists(NESTED, min_size=n, max_size=n)), dtype=object)
+        else:
+            seconds = draw(st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n))
+            columns[name] = pd.to_datetime(pd.Series(seconds), unit="s")
+    return pd.DataFrame(columns)
+
+
+@settings(max_examples=400, deadline=None)
+@given(left=odd_frames(), right=odd_frames())
+def test_any_frame_fingerprints_round_trips_and_compares_or_is_refused_in_one_line(
+    left: pd.DataFrame, right: pd.DataFrame
+) -> None:
+    from mlflow_staleness.exceptions import InvalidInputError
+
+    fingerprints = []
+    for frame in (left, right):
+        try:
+            fingerprint = DataFingerprint.from_frame(frame)
+        except InvalidInputError as exc:
+            refusal = str(exc)
+        else:
+            assert DataFingerprint.from_json(fingerprint.to_json()) == fingerprint
+            fingerprints.append(fingerprint)
+            continue
+        assert len(refusal.splitlines()) == 1, refusal
+        return
+    a, b = fingerprints
+    assert distance(a, a).score == 0.0
+    report = distance(a, b)
+    for name, score in report.columns.items():
+        assert np.isfinite(score), (name, score)
+        assert score >= 0.0, (name, score)
+        if a.columns[name].kind == "categorical":
+            assert score <= 1.0
