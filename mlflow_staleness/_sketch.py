@@ -253,13 +253,18 @@ class QuantileSketch:
                 "values": base64.b64encode(self.values.astype("<f8").tobytes()).decode("ascii"),
                 "ranks": base64.b64encode(ranks.astype("<i8").tobytes()).decode("ascii"),
             }
-        return {"values": _pack(self.values.astype("<f8")), "ranks": _pack(ranks.astype("<i8"))}
+        return {"values": pack(self.values.astype("<f8")), "ranks": pack(ranks.astype("<i8"))}
 
     @classmethod
     def decode(cls, data: dict[str, str], n: int) -> QuantileSketch:
-        """Invert :meth:`encode`; raises ``ValueError`` on malformed input."""
-        values = _unpack(data["values"], "<f8")
-        ranks = _unpack(data["ranks"], "<i8")
+        """Invert :meth:`encode`; raises ``ValueError`` on malformed input.
+
+        At most :data:`MAX_ITEMS` values are read (what :meth:`prune` ever keeps): the
+        compressed text is inflated in bounded steps, so a small text that inflates to
+        gigabytes is refused after ``MAX_ITEMS`` values' worth of bytes, not held in memory.
+        """
+        values = unpack(data["values"], "<f8", MAX_ITEMS)
+        ranks = unpack(data["ranks"], "<i8", 2 * MAX_ITEMS)
         k = values.shape[0]
         if ranks.shape[0] != 2 * k:
             raise ValueError(f"the sketch holds {k} values but {ranks.shape[0]} rank entries")
@@ -300,19 +305,34 @@ def _bounds_in(sketch: QuantileSketch, other: QuantileSketch) -> tuple[np.ndarra
     return sketch.l_hi + l_other, sketch.u_lo + u_other
 
 
-def _pack(array: np.ndarray) -> str:
+def pack(array: np.ndarray) -> str:
     raw = np.ascontiguousarray(array).view(np.uint8).reshape(-1, array.itemsize).T.tobytes()
     return base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
 
 
-def _unpack(text: str, dtype: str) -> np.ndarray:
+def unpack(text: str, dtype: str, max_count: int) -> np.ndarray:
+    """Invert :func:`pack` for at most ``max_count`` items; ``ValueError`` on anything else.
+
+    The inflated size is bounded before it is reached (``zlib.decompressobj`` with
+    ``max_length``): a zlib bomb costs ``max_count`` items of memory, not what it inflates to.
+    """
     if not isinstance(text, str):
         raise ValueError(f"an encoded array must be a base64 string, got {type(text).__name__}")
+    width = np.dtype(dtype).itemsize
+    limit = max_count * width
     try:
-        raw = zlib.decompress(base64.b64decode(text.encode("ascii"), validate=True))
+        packed = base64.b64decode(text.encode("ascii"), validate=True)
+        inflater = zlib.decompressobj()
+        raw = inflater.decompress(packed, limit + 1)
     except (binascii.Error, zlib.error, UnicodeEncodeError) as exc:
         raise ValueError(f"an encoded array is not valid base64 of zlib data: {exc}") from exc
-    width = np.dtype(dtype).itemsize
+    if len(raw) > limit or inflater.unconsumed_tail:
+        raise ValueError(
+            f"an encoded array inflates to more than {max_count} values of {width} bytes, the "
+            f"most one holds"
+        )
+    if not inflater.eof or inflater.unused_data:
+        raise ValueError("an encoded array is not one complete zlib stream")
     if len(raw) % width:
         raise ValueError(f"an encoded array has {len(raw)} bytes, not a multiple of {width}")
     shuffled = np.frombuffer(raw, dtype=np.uint8).reshape(width, -1).T

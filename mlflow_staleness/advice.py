@@ -215,6 +215,7 @@ def compute_advice(
         evidence = (*evidence, "fingerprint")
     if report is not None:
         evidence = (*evidence, *_unseen_categories(served.fingerprint, current_fingerprint))
+        evidence = (*evidence, *report.notes)  # identifier-like and high-cardinality columns
     if served.notes:
         evidence = (*evidence, *(f"missing: {n}" for n in served.notes))
     money = cost.to_money

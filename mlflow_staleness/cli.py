@@ -20,6 +20,7 @@ from typing import Any
 import click
 
 from mlflow_staleness import __version__
+from mlflow_staleness._terminal import terminal_safe
 from mlflow_staleness.exceptions import InvalidInputError, StalenessError
 
 EXIT_OK = 0
@@ -39,13 +40,50 @@ Codes 3 and 4 apply under --dry-run too; 3 wins over 4.
 """
 
 
+class _SafeStream:
+    """A text stream that escapes control characters on their way to the terminal.
+
+    Newlines (the lines the CLI prints) and carriage returns (the progress line rewritten in
+    place) pass; every value from data is printed through :func:`terminal_safe` first anyway.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if isinstance(text, str):
+            text = terminal_safe(text, keep="\n\r")
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _SafeGroup(click.Group):
+    """The command group, printing everything (click's own usage errors too) through
+    :class:`_SafeStream`."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _SafeStream(sys.stdout), _SafeStream(sys.stderr)
+        try:
+            return super().main(*args, **kwargs)
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+def _echo(message: str = "", *, err: bool = False, file: Any = None) -> None:
+    """Print one line: every control character in it (a newline from data too) escaped."""
+    click.echo(terminal_safe(message), err=err, file=file)
+
+
 class Failure(click.ClickException):
     """A problem with a value, file, cost, registry or server: exit code 1."""
 
     exit_code = EXIT_ERROR
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        _echo(f"error: {self.format_message()}", err=True)
 
 
 @contextmanager
@@ -144,7 +182,9 @@ def _advisor(
 
 
 # ---------------------------------------------------------------------------------- the group
-@click.group(epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_SafeGroup, epilog=EXIT_CODES, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="mlflow-staleness")
 @click.option("-v", "--verbose", is_flag=True, help="Say more on stderr (MLflow's logs too).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the result.")
@@ -169,7 +209,7 @@ def _progress(ctx: click.Context) -> bool | None:
 
 def _say(ctx: click.Context, message: str) -> None:
     if not ctx.obj.get("quiet"):
-        click.echo(message, err=True)
+        _echo(message, err=True)
 
 
 # ---------------------------------------------------------------------------------- advise
@@ -251,11 +291,11 @@ def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, dat
     )
     if options["dry_run"]:
         out = sys.stderr if options["as_json"] else sys.stdout
-        click.echo(f"dry run: {len(advisor.last_plan)} writes planned, none made:", file=out)
+        _echo(f"dry run: {len(advisor.last_plan)} writes planned, none made:", file=out)
         for write in advisor.last_plan:
-            click.echo(f"  {write.describe()}", file=out)
+            _echo(f"  {write.describe()}", file=out)
     if options["as_json"]:
-        click.echo(json.dumps(rec.to_dict(), sort_keys=True))
+        _echo(json.dumps(rec.to_dict(), sort_keys=True))
     else:
         _print_advice(rec)
     return rec
@@ -263,32 +303,30 @@ def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, dat
 
 def _print_advice(rec) -> None:
     c = rec.currency
-    click.echo(f"{rec.model_name} v{rec.version}, window {rec.window}: {rec.action.upper()}")
-    click.echo(f"  reason:      {rec.reason}")
-    click.echo(
+    _echo(f"{rec.model_name} v{rec.version}, window {rec.window}: {rec.action.upper()}")
+    _echo(f"  reason:      {rec.reason}")
+    _echo(
         f"  staleness:   {rec.cost_per_step:,.2f} {c}/window ({rec.staleness_per_step:.4f} loss), "
         f"{rec.accumulated_cost:,.2f} {c} accumulated since deploy"
     )
-    click.echo(
+    _echo(
         f"  retrain:     {rec.retrain_cost:,.2f} {c}; break-even after "
         f"{rec.break_even_steps:.1f} windows of this staleness"
     )
-    click.echo(
-        f"  confidence:  {rec.confidence:.2f} (evidence: {', '.join(rec.evidence) or 'none'})"
-    )
+    _echo(f"  confidence:  {rec.confidence:.2f} (evidence: {', '.join(rec.evidence) or 'none'})")
     if rec.top_features:
         top = ", ".join(f"{n} {s:.2f}" for n, s in rec.top_features)
-        click.echo(f"  drifting:    {top}")
+        _echo(f"  drifting:    {top}")
     if rec.advisor_run_id:
-        click.echo(f"  advisor run: {rec.advisor_run_id}")
+        _echo(f"  advisor run: {rec.advisor_run_id}")
 
 
 def _exit_code(rec, fail_on_retrain: bool, minimum: float | None) -> int:
     if fail_on_retrain and rec.action in ("retrain", "promote"):
-        click.echo(f"retrain recommended: {rec.reason}", err=True)
+        _echo(f"retrain recommended: {rec.reason}", err=True)
         return EXIT_RETRAIN
     if minimum is not None and (rec.action == "insufficient-evidence" or rec.confidence < minimum):
-        click.echo(
+        _echo(
             f"confidence {rec.confidence:.2f} is below --min-confidence {minimum:g} "
             f"({rec.action}): {rec.reason}",
             err=True,
@@ -306,7 +344,7 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
         reader = RegistryReader(advisor.client)
         names = reader.model_names(options["filter_string"], tag_prefix=CONFIG_PREFIX)
     if not names:
-        click.echo(
+        _echo(
             "error: no configured model matches; run `mlflow-staleness configure` first", err=True
         )
         return EXIT_ERROR
@@ -331,11 +369,11 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
             exc.show()
             codes[name] = (EXIT_ERROR, "error")
         except Exception as exc:
-            click.echo(f"error: {name}: {type(exc).__name__}: {exc}", err=True)
+            _echo(f"error: {name}: {type(exc).__name__}: {exc}", err=True)
             codes[name] = (EXIT_ERROR, "error")
-    click.echo("summary:", err=True)
+    _echo("summary:", err=True)
     for name, (code, action) in codes.items():
-        click.echo(f"  {name}: {action} (exit {code})", err=True)
+        _echo(f"  {name}: {action} (exit {code})", err=True)
     found = {code for code, _ in codes.values()}
     for code in (EXIT_ERROR, EXIT_RETRAIN, EXIT_LOW_CONFIDENCE):
         if code in found:
@@ -367,7 +405,7 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
     verb = "would store" if options["dry_run"] else "stored"
     _say(ctx, f"{verb} on registered model {model!r}:")
     for key, value in tags.items():
-        click.echo(f"  {key} = {value}")
+        _echo(f"  {key} = {value}")
 
 
 # ---------------------------------------------------------------------------------- record
@@ -395,7 +433,7 @@ def record(ctx: click.Context, model: str, **options: Any) -> None:
             dry_run=options["dry_run"],
         )
     for version, loss in measured.items():
-        click.echo(f"window {options['window']}: v{version} loss {loss:.4f}")
+        _echo(f"window {options['window']}: v{version} loss {loss:.4f}")
 
 
 # ---------------------------------------------------------------------------------- history
@@ -411,19 +449,19 @@ def history(ctx: click.Context, model: str, **options: Any) -> None:
         rows = advisor.history()
     if options["as_json"]:
         for row in rows:
-            click.echo(json.dumps(row, sort_keys=True))
+            _echo(json.dumps(row, sort_keys=True))
         return
     if not rows:
         _say(ctx, f"no advice recorded for {model!r} yet")
         return
-    click.echo(
+    _echo(
         f"{'window':<20} {'ver':>4} {'action':<22} {'cost/window':>12} {'accumulated':>12} "
         f"{'conf':>5}"
     )
     for row in rows:
         cost = row.get("cost_per_step")
         acc = row.get("accumulated_cost")
-        click.echo(
+        _echo(
             f"{row['window'][:20]:<20} {row['version']:>4} {row['action']:<22} "
             f"{_money(cost):>12} {_money(acc):>12} {row['confidence']:>5.2f}"
         )
@@ -455,17 +493,21 @@ def report(ctx: click.Context, model: str, out: str, **options: Any) -> None:
             )
         advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
         page = advisor.report()
-        partial = target.with_name(f".{target.name}.partial")
-        try:
-            partial.write_text(page, encoding="utf-8")
-            partial.replace(target)
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise InvalidInputError(f"cannot write --out {out!r}: {exc.strerror or exc}") from exc
+        _write_out(out, page)
     _say(
         ctx,
         f"wrote the report of {model!r} to {target} ({len(page):,} bytes): open it in a browser",
     )
+
+
+def _write_out(out: str, text: str) -> None:
+    """Write ``--out`` atomically: a fresh temporary file in its folder, renamed over it."""
+    from mlflow_staleness._files import write_atomic
+
+    try:
+        write_atomic(out, text)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot write --out {out!r}: {exc.strerror or exc}") from exc
 
 
 # ---------------------------------------------------------------------------------- fingerprint
@@ -482,9 +524,9 @@ def fingerprint(ctx: click.Context, path: str, exclude: tuple[str, ...], out: st
         fp, rows = fingerprint_file(Path(path), exclude=exclude, progress=_progress(ctx))
         text = fp.to_json()
         if out:
-            Path(out).write_text(text, encoding="utf-8")
+            _write_out(out, text)
         else:
-            click.echo(text)
+            _echo(text)
     _say(ctx, f"{path}: {rows:,} rows, {len(fp.columns)} columns, digest {fp.digest}")
 
 
@@ -527,11 +569,11 @@ def backtest(ctx: click.Context, path: str, **options: Any) -> None:
         )
         L, val_loss, _ = matrix
         _, best = oracle_cost(L, alpha)
-        click.echo(f"{'strategy':<12} {'cost/oracle':>11} {'retrains':>9}")
+        _echo(f"{'strategy':<12} {'cost/oracle':>11} {'retrains':>9}")
         for name in sorted(POLICIES):
             result = replay(make_policy(name), L, alpha, val_loss=val_loss)
-            click.echo(f"{name:<12} {result.cost / best:>11.3f} {result.n_retrains:>9}")
-        click.echo(f"(alpha {alpha:g} loss-windows, {int(n)} windows, oracle cost {best:.4f})")
+            _echo(f"{name:<12} {result.cost / best:>11.3f} {result.n_retrains:>9}")
+        _echo(f"(alpha {alpha:g} loss-windows, {int(n)} windows, oracle cost {best:.4f})")
 
 
 # ---------------------------------------------------------------------------------- demo
@@ -549,9 +591,9 @@ def demo(ctx: click.Context, folder: str) -> None:
     from mlflow_staleness.demo import report, run_demo
 
     with failures():
-        say = (lambda _m: None) if ctx.obj.get("quiet") else click.echo
+        say = (lambda _m: None) if ctx.obj.get("quiet") else _echo
         result = run_demo(Path(folder), say=say)
-    click.echo(report(result))
+    click.echo(report(result))  # many lines; _SafeStream escapes the rest
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,10 +11,12 @@ Notation (``../shared/design.md``, section 1): model ``m_i`` is trained on data 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from mlflow_staleness._terminal import has_control
 from mlflow_staleness._validation import (
     check_flags,
     check_loss_matrix,
@@ -94,8 +96,8 @@ class CostModel:
                     f"'never retrain' is trivially right, so there is nothing to advise. "
                     f"Give {name} a value > 0."
                 )
-        if not isinstance(self.currency, str) or not self.currency.strip():
-            raise InvalidCostError(f"currency must be a non-empty string, got {self.currency!r}")
+        _check_currency(self.currency)
+        _check_arithmetic(self)
 
     @property
     def retrain_parts(self) -> dict[str, float]:
@@ -129,6 +131,58 @@ class CostModel:
     def to_loss(self, money: float) -> float:
         """Convert money to loss units."""
         return _number("money", money) / self.loss_unit_price
+
+
+#: The longest currency label: it is shown next to every money figure, in one line.
+MAX_CURRENCY = 20
+
+
+def _check_currency(currency: object) -> None:
+    if not isinstance(currency, str) or not currency.strip():
+        raise InvalidCostError(f"currency must be a non-empty string, got {currency!r}")
+    if len(currency) > MAX_CURRENCY or has_control(currency):
+        raise InvalidCostError(
+            f"currency must be one line of at most {MAX_CURRENCY} characters, no control "
+            f"characters (it is shown next to every money figure, e.g. 'EUR'), got "
+            f"{len(currency)} characters {currency[:40]!r}"
+        )
+
+
+def _check_arithmetic(cost: CostModel) -> None:
+    """Refuse figures whose products and quotients leave the floats (a ``0`` or an ``inf``).
+
+    ``alpha = R / (error_cost * N)``: a product that underflows to 0 (1e-300 * 1e-300) would
+    divide by zero, one that overflows makes every staleness cost infinite.
+    """
+    try:
+        retrain = cost.retrain_cost
+    except OverflowError:
+        retrain = math.inf
+    if not math.isfinite(retrain):
+        parts = ", ".join(f"{name}={value!r}" for name, value in cost.retrain_parts.items())
+        raise InvalidCostError(
+            f"the parts of the retrain cost ({parts}) add up beyond the largest float; give "
+            f"them in a larger unit of money"
+        )
+    price = cost.error_cost * cost.predictions_per_step
+    product = (
+        f"error_cost * predictions_per_step = {cost.error_cost!r} * {cost.predictions_per_step!r}"
+    )
+    if not math.isfinite(price):
+        raise InvalidCostError(
+            f"{product} overflows the floats; expected a product below {sys.float_info.max:.3g}: "
+            f"give the figures in a larger unit (e.g. thousands of predictions)"
+        )
+    if price < sys.float_info.min:
+        raise InvalidCostError(
+            f"{product} is {price!r}, too small to divide by (it underflows); expected a product "
+            f"of at least {sys.float_info.min:.3g}: give the figures in a smaller unit of money"
+        )
+    if not math.isfinite(retrain / price):
+        raise InvalidCostError(
+            f"the retrain cost {retrain!r} divided by {product} = {price!r} overflows the floats; "
+            f"expected a ratio below {sys.float_info.max:.3g}: check the figures' units"
+        )
 
 
 def _number(name: str, value: object) -> float:

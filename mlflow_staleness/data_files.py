@@ -20,6 +20,7 @@ keeps the text dtype.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import math
 import os
@@ -36,6 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from mlflow_staleness._terminal import terminal_safe
 from mlflow_staleness._validation import check_int
 from mlflow_staleness.exceptions import InvalidInputError, SchemaMismatchError
 from mlflow_staleness.fingerprint import DataFingerprint
@@ -441,6 +443,7 @@ def _csv_chunks(
             for chunk in reader:
                 if selected is None:
                     _check_delimiter(source, [str(name) for name in chunk.columns])
+                    _check_unique_header(source)
                     selected = _select(source, list(chunk.columns), wanted, exclude)
                 rows += len(chunk)
                 progress.show(_csv_status(handle.tell(), source.size, rows))
@@ -503,6 +506,23 @@ def _check_delimiter(source: _Source, header: list[str]) -> None:
             )
 
 
+def _check_unique_header(source: _Source) -> None:
+    """Refuse a header that names a column twice (pandas would rename the second ``x.1``)."""
+    try:
+        header = next(csv.reader([_first_line(source)], delimiter=source.sep), [])
+    except csv.Error:
+        return  # the parser's own error is clearer
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name and name in seen:
+            raise InvalidInputError(
+                f"{source.shown} names the column {name!r} twice in its header (columns "
+                f"{seen[name]} and {position}); expected every column to have its own name: "
+                f"rename or drop one of them"
+            )
+        seen.setdefault(name, position)
+
+
 def _first_line(source: _Source) -> str:
     """The header line, decoded leniently (for messages only)."""
     try:
@@ -562,7 +582,7 @@ class _Progress:
     """A plain-text progress line on stderr, rewritten in place with ``\\r``."""
 
     def __init__(self, source: _Source, enabled: bool) -> None:
-        self.label = source.path.name
+        self.label = terminal_safe(source.path.name)  # a file name is data too
         self.enabled = enabled
         self.width = 0
         self.last = -math.inf

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestClassifier
 
+from mlflow_staleness._files import write_atomic
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.recommendation import Recommendation
@@ -79,7 +80,7 @@ def _prepare(folder: Path) -> Path:
             )
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    (folder / MARKER).write_text("created by `mlflow-staleness demo`; safe to delete\n")
+    write_atomic(folder / MARKER, "created by `mlflow-staleness demo`; safe to delete\n")
     return folder.resolve()
 
 

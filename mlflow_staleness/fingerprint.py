@@ -37,11 +37,26 @@ identical data; the overall score is the mean over those columns (0 when there i
   a few outliers do not hide the drift of every other value; the larger of the two is used so that
   a column that was nearly constant in the reference does not score without bound. A column that has
   no finite values on one side gets only the rate terms.
-- Categorical: the total variation distance ``½ Σ |p_ref(c) - p_cur(c)|`` over the union of the
-  listed categories, with the "other" bucket and the missing values counted as two more
-  categories. It lies in ``[0, 1]``: 1 means the two sides share no category at all. A category
-  that is listed on one side but falls in the other side's "other" bucket counts as absent there,
-  so with many categories the score can overstate drift by at most the "other" rates.
+- Categorical: the largest of three lower bounds on the total variation distance between the
+  two value distributions, so it lies in ``[0, 1]`` (1: the sides share no value at all):
+
+  - ``½ Σ |p_ref(c) - p_cur(c)|`` over the union of the listed categories, with the "other"
+    bucket and the missing values counted as two more categories (a category listed on one side
+    but in the other side's "other" bucket counts as absent there);
+  - the share of current rows whose value the reference never holds ("unseen");
+  - the share of reference rows whose value the current data never holds.
+
+  A column with more distinct values than it lists (ids, free text) keeps a bottom-k sketch of
+  its values' 64-bit hashes (the :data:`DISTINCT_K` smallest; pandas' SipHash, stable across
+  processes), so that the unseen share of its unlisted values is estimated too: two sets of
+  entirely new ids score about 1, not 0. Two samples of the same high-cardinality values that
+  are smaller than the number of values also miss each other's values, and score above 0;
+  such a column is named in :attr:`DriftReport.identifiers` (and its ``notes``) when nearly all
+  its values are distinct.
+
+**Values that are not scalars.** Lists, tuples, numpy arrays (Parquet's lists), sets and dicts
+(Parquet's structs) are compared by a canonical text, ``[1, 2]``, whatever the container: a list
+in a DataFrame and the array Parquet gives back for it are the same value.
 
 A column that is missing on one side, or whose type changed (numeric vs categorical, or a datetime
 becoming a number), is not scored: it is listed by name in :attr:`DriftReport.schema_changes`.
@@ -51,9 +66,12 @@ becoming a number), is not scored: it is listed by name in :attr:`DriftReport.sc
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -64,7 +82,14 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import pandas as pd
 
-from mlflow_staleness._sketch import MERGE_EPS, STORED_EPS, STREAM_EPS, QuantileSketch
+from mlflow_staleness._sketch import (
+    MERGE_EPS,
+    STORED_EPS,
+    STREAM_EPS,
+    QuantileSketch,
+    pack,
+    unpack,
+)
 from mlflow_staleness.exceptions import InvalidInputError, SchemaMismatchError
 
 __all__ = [
@@ -79,6 +104,20 @@ __all__ = [
 
 FORMAT_VERSION = 1
 KINDS = ("numeric", "categorical")
+#: Bounds on a fingerprint document read from outside (an artifact anyone with write access to a
+#: training run could have replaced): its size in bytes, its nesting, its columns, and every
+#: count in it. Memory to read one stays far below 1 GB; see the README's Safety section.
+MAX_JSON_BYTES = 16 * 1024 * 1024
+MAX_DEPTH = 8  # a fingerprint nests 4 deep: document, columns, column, sketch
+MAX_COLUMNS = 50_000
+MAX_COUNT = 2**53  # rows, counts and top_k: exact in a float, beyond any real table
+MAX_SKETCH_VALUES = 1 << 22  # all quantile sketches together: about 100 MB of arrays
+#: Hashes kept per categorical column that lists only some of its values (a bottom-k sketch).
+DISTINCT_K = 128
+#: A column is identifier-like when at least this share of its (at least ID_MIN_ROWS)
+#: non-missing values are distinct.
+ID_SHARE = 0.9
+ID_MIN_ROWS = 100
 #: Rows per slice when :meth:`DataFingerprint.from_frame` walks a large frame.
 _ROW_CHUNK = 1 << 20
 #: Distinct categorical values tracked while streaming, per ``top_k`` and at least.
@@ -196,14 +235,25 @@ class CategoricalColumn:
     top
         ``(value, count)`` pairs, most frequent first, ties by value. Counts are exact when every
         part summarised listed the value; otherwise they can only be too low.
+    distinct
+        When some values are not listed (``n_other > 0``): the :data:`DISTINCT_K` smallest
+        64-bit hashes of all distinct non-missing values, sorted (a bottom-k sketch; all of
+        them when there are fewer). It tells how many distinct values there are and how many of
+        them another column also has. ``None`` when ``top`` lists every value (the set is then
+        known exactly) or when it is not known (a fingerprint written before it existed).
     """
 
     dtype: str
     n_missing: int
     n_other: int
     top: tuple[tuple[str, int], ...]
+    distinct: tuple[int, ...] | None = None
 
     kind: ClassVar[str] = "categorical"
+
+    def __post_init__(self) -> None:
+        if self.n_other == 0 and self.distinct is not None:
+            object.__setattr__(self, "distinct", None)  # every value is listed: known exactly
 
     @property
     def n_rows(self) -> int:
@@ -214,6 +264,17 @@ class CategoricalColumn:
     def counts(self) -> dict[str, int]:
         """The listed values and their counts, most frequent first."""
         return dict(self.top)
+
+    @property
+    def n_distinct(self) -> float | None:
+        """Distinct non-missing values: exact when listed or fewer than :data:`DISTINCT_K`,
+        else the bottom-k estimate ``(k - 1) / (h_k / 2**64)``; ``None`` when unknown."""
+        hashes = _distinct_hashes(self)
+        if hashes is None:
+            return None
+        if hashes.shape[0] < DISTINCT_K:
+            return float(hashes.shape[0])
+        return (DISTINCT_K - 1) / ((float(hashes[-1]) + 1.0) / 2.0**64)
 
 
 Column = NumericColumn | CategoricalColumn
@@ -558,11 +619,26 @@ class DataFingerprint:
         n_rows = _get(data, "n_rows", int, "the fingerprint")
         top_k = _get(data, "top_k", int, "the fingerprint")
         entries = _get(data, "columns", list, "the fingerprint")
+        if len(entries) > MAX_COLUMNS:
+            raise InvalidInputError(
+                f"the fingerprint lists {len(entries):,} columns, more than the {MAX_COLUMNS:,} "
+                f"one may have"
+            )
         columns: dict[str, Column] = {}
+        kept = 0  # sketch values decoded so far
         for position, entry in enumerate(entries):
             name, column = _column_from_dict(entry, position)
             if name in columns:
-                raise InvalidInputError(f"column {name!r} appears twice in the fingerprint")
+                shown = _shown(name, 80)
+                raise InvalidInputError(f"column {shown} appears twice in the fingerprint")
+            if isinstance(column, NumericColumn):
+                kept += len(column.sketch)
+                if kept > MAX_SKETCH_VALUES:
+                    raise InvalidInputError(
+                        f"the fingerprint's quantile sketches hold more than "
+                        f"{MAX_SKETCH_VALUES:,} values in all (at column {_shown(name, 80)}), "
+                        f"more than one may have"
+                    )
             columns[name] = column
         return cls(n_rows=n_rows, columns=columns, top_k=top_k)
 
@@ -579,10 +655,13 @@ class DataFingerprint:
             raise InvalidInputError(
                 f"a fingerprint JSON must be str or bytes, got {type(text).__name__}"
             )
+        raw = text.encode("utf-8", errors="surrogatepass") if isinstance(text, str) else text
+        _check_json_shape(bytes(raw))
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInputError(f"a fingerprint JSON could not be parsed: {exc}") from exc
+        except (ValueError, UnicodeDecodeError) as exc:  # also an integer of > 4300 digits
+            detail = " ".join(str(exc).split())[:200]
+            raise InvalidInputError(f"a fingerprint JSON could not be parsed: {detail}") from exc
         except RecursionError:
             raise InvalidInputError("a fingerprint JSON is nested too deeply to be one") from None
         return cls.from_dict(data)
@@ -602,6 +681,15 @@ class DriftReport:
         reference's order.
     schema_changes
         Column name to a description of the change, e.g. ``"missing from current data"``.
+    unseen
+        Categorical column name to the (estimated) share of the current rows whose value the
+        reference never saw, for the columns where it is above 0.
+    identifiers
+        Categorical columns that look like identifiers: at least 90% of their (at least 100)
+        values are distinct, on either side.
+    notes
+        One line of evidence per identifier-like column, and per column with unseen values the
+        reference could not list (a high-cardinality column), for the advice's evidence.
 
     Examples
     --------
@@ -613,10 +701,16 @@ class DriftReport:
     score: float
     columns: Mapping[str, float]
     schema_changes: Mapping[str, str]
+    unseen: Mapping[str, float] = field(default_factory=dict)
+    identifiers: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", _ReadOnlyDict(self.columns))
         object.__setattr__(self, "schema_changes", _ReadOnlyDict(self.schema_changes))
+        object.__setattr__(self, "unseen", _ReadOnlyDict(self.unseen))
+        object.__setattr__(self, "identifiers", tuple(self.identifiers))
+        object.__setattr__(self, "notes", tuple(self.notes))
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` most drifted ``(column, score)`` pairs, highest first, ties by name."""
@@ -630,6 +724,9 @@ class DriftReport:
             "score": self.score,
             "columns": dict(self.columns),
             "schema_changes": dict(self.schema_changes),
+            "unseen": dict(self.unseen),
+            "identifiers": list(self.identifiers),
+            "notes": list(self.notes),
         }
 
 
@@ -667,6 +764,9 @@ def distance(reference: DataFingerprint, current: DataFingerprint) -> DriftRepor
     _check_fingerprint("current", current)
     changes = _schema_changes(reference, current, other="current data", this="reference")
     scores: dict[str, float] = {}
+    unseen: dict[str, float] = {}
+    identifiers: list[str] = []
+    notes: list[str] = []
     for name, ref in reference.columns.items():
         if name in changes:
             continue
@@ -674,9 +774,31 @@ def distance(reference: DataFingerprint, current: DataFingerprint) -> DriftRepor
         if isinstance(ref, NumericColumn) and isinstance(cur, NumericColumn):
             scores[name] = _numeric_score(ref, cur)
         elif isinstance(ref, CategoricalColumn) and isinstance(cur, CategoricalColumn):
-            scores[name] = _categorical_score(ref, cur)
+            scores[name], share = _categorical_score(ref, cur)
+            if share > 0:
+                unseen[name] = share
+            distinct = _identifier_like(cur) or _identifier_like(ref)
+            if distinct is not None:
+                identifiers.append(name)
+                notes.append(
+                    f"{name!r} looks like an identifier (about {distinct:,.0f} distinct values "
+                    f"in {cur.n_rows - cur.n_missing:,} rows, {share:.0%} of them never in the "
+                    f"reference): its drift counts new values; leave identifiers out of the "
+                    f"reference and the data"
+                )
+            elif share >= 0.01 and ref.n_other:
+                notes.append(
+                    f"about {share:.0%} of the values of {name!r} are new to the reference"
+                )
     score = float(np.mean(list(scores.values()))) if scores else 0.0
-    return DriftReport(score=score, columns=scores, schema_changes=changes)
+    return DriftReport(
+        score=score,
+        columns=scores,
+        schema_changes=changes,
+        unseen=unseen,
+        identifiers=tuple(identifiers),
+        notes=tuple(notes),
+    )
 
 
 def check_schema(reference: DataFingerprint, current: DataFingerprint) -> None:
@@ -721,7 +843,10 @@ def _numeric_score(ref: NumericColumn, cur: NumericColumn) -> float:
         return float(rates)  # nothing to compare but how often values are missing
     spread = max(_spread(ref), _spread(cur))
     with np.errstate(over="ignore", invalid="ignore"):
-        gaps = np.abs(ref.sketch.quantile(_GRID) / spread - cur.sketch.quantile(_GRID) / spread)
+        ref_q, cur_q = ref.sketch.quantile(_GRID), cur.sketch.quantile(_GRID)
+        gaps = np.abs(ref_q / spread - cur_q / spread)
+        # equal quantiles are 0 apart even when a tiny spread sends them to inf (inf - inf)
+        gaps = np.where(ref_q == cur_q, 0.0, np.nan_to_num(gaps, nan=_MAX_COLUMN_SCORE))
         w1 = float(np.mean(gaps))
     if not math.isfinite(w1) or w1 > _MAX_COLUMN_SCORE:
         w1 = _MAX_COLUMN_SCORE
@@ -740,12 +865,73 @@ def _spread(column: NumericColumn) -> float:
     return 1.0
 
 
-def _categorical_score(ref: CategoricalColumn, cur: CategoricalColumn) -> float:
+def _categorical_score(ref: CategoricalColumn, cur: CategoricalColumn) -> tuple[float, float]:
+    """The column's score and the share of current rows with values the reference never saw.
+
+    The score is the largest of three lower bounds on the total variation distance between the
+    two value distributions: the distance over the listed values and the two buckets, the
+    share of current rows whose value is new, and the share of reference rows whose value is
+    gone (an event's probability can differ by no more than the distance).
+    """
     ref_p = _category_probabilities(ref)
     cur_p = _category_probabilities(cur)
     keys = ref_p.keys() | cur_p.keys()
     total = sum(abs(ref_p.get(key, 0.0) - cur_p.get(key, 0.0)) for key in keys)
-    return float(min(max(total / 2.0, 0.0), 1.0))
+    buckets = min(max(total / 2.0, 0.0), 1.0)
+    new = _unseen_share(ref, cur)
+    gone = _unseen_share(cur, ref)
+    return float(min(max(buckets, new, gone), 1.0)), new
+
+
+def _unseen_share(ref: CategoricalColumn, cur: CategoricalColumn) -> float:
+    """The share of ``cur``'s rows whose value ``ref`` never holds (estimated, see Notes).
+
+    A listed value's status is exact when ``ref`` lists it, or lists every value. The rest (the
+    current "other" rows, and listed values ``ref`` may hold in its own "other" bucket) count
+    with the share of ``cur``'s distinct unlisted values that are not among ``ref``'s, read on
+    the two bottom-k hash sketches below their common threshold.
+    """
+    if cur.n_rows == 0:
+        return 0.0
+    known_new, unknown = 0, cur.n_other
+    seen = ref.counts
+    for value, count in cur.top:
+        if value in seen:
+            continue
+        if ref.n_other == 0:
+            known_new += count
+        else:
+            unknown += count
+    rate = _new_rate(ref, cur) if unknown else 0.0
+    return float(min((known_new + unknown * rate) / cur.n_rows, 1.0))
+
+
+def _new_rate(ref: CategoricalColumn, cur: CategoricalColumn) -> float:
+    """Share of ``cur``'s distinct values outside its top list that ``ref`` does not hold."""
+    ref_hashes = _distinct_hashes(ref)
+    cur_hashes = _distinct_hashes(cur)
+    if ref_hashes is None or cur_hashes is None:
+        return 0.0  # unknown (an old fingerprint): count nothing rather than guess
+    limit = np.uint64(np.iinfo(np.uint64).max)
+    if ref_hashes.shape[0] >= DISTINCT_K:
+        limit = min(limit, ref_hashes[-1])
+    if cur_hashes.shape[0] >= DISTINCT_K:
+        limit = min(limit, cur_hashes[-1])
+    listed = _listed_hashes(tuple(value for value, _ in cur.top))
+    sample = np.setdiff1d(cur_hashes[cur_hashes <= limit], listed, assume_unique=True)
+    if sample.shape[0] == 0:
+        return 0.0
+    held = np.isin(sample, ref_hashes[ref_hashes <= limit], assume_unique=True)
+    return float(np.count_nonzero(~held) / sample.shape[0])
+
+
+def _identifier_like(column: CategoricalColumn) -> float | None:
+    """The estimated number of distinct values when they are nearly all distinct, else None."""
+    present = column.n_rows - column.n_missing
+    distinct = column.n_distinct
+    if distinct is None or present < ID_MIN_ROWS or distinct < ID_SHARE * present:
+        return None
+    return min(distinct, float(present))
 
 
 def _category_probabilities(column: CategoricalColumn) -> dict[tuple[str, str], float]:
@@ -804,7 +990,7 @@ def _frame_columns(df: pd.DataFrame, capacity: int) -> dict[str, Column]:
         if _kind_of(name, dtype) == "numeric":
             out[name] = _numeric_leaf(series)
         else:
-            out[name] = _categorical_leaf(series, capacity)
+            out[name] = _categorical_leaf(series, capacity, name)
     return out
 
 
@@ -900,25 +1086,98 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _categorical_leaf(series: pd.Series, capacity: int) -> CategoricalColumn:
+def _categorical_leaf(series: pd.Series, capacity: int, name: str = "") -> CategoricalColumn:
+    dtype = str(series.dtype)
+    if isinstance(series.dtype, pd.ArrowDtype) and _is_nested_arrow(series.dtype):
+        series = series.astype(object)  # lists, structs: their Python values, compared as text
     missing = series.isna()
     n_missing = int(missing.sum())
     try:
         counts = series.value_counts(dropna=True, sort=False)
-    except TypeError:  # unhashable values such as lists: compare their text
-        counts = series[~missing].map(str).value_counts(sort=False)
+    except TypeError:  # unhashable values such as lists and arrays: compare their text
+        counts = series[~missing].map(lambda value: _key(value, name)).value_counts(sort=False)
     counts = counts[counts.to_numpy() > 0]  # a category dtype lists its unused categories
-    if len(counts) > capacity:  # Misra–Gries in numpy first, so that ids stay cheap
-        array = counts.to_numpy()
-        cut = np.partition(array, len(array) - capacity - 1)[len(array) - capacity - 1]
-        counts = counts[array > cut] - cut
+    keys = [_key(value, name) for value in counts.index.tolist()]
     merged: dict[str, int] = {}
-    for value, count in zip(counts.index.tolist(), counts.to_numpy().tolist(), strict=True):
-        key = str(value)  # 1 and "1" become one category
-        merged[key] = merged.get(key, 0) + int(count)
+    for key, count in zip(keys, counts.to_numpy().tolist(), strict=True):
+        merged[key] = merged.get(key, 0) + int(count)  # 1 and "1" become one category
+    hashes = None
+    if len(merged) > capacity:  # Misra–Gries in numpy first, so that ids stay cheap
+        hashes = _bottom_k(_hash_keys(list(merged)))
+        array = np.fromiter(merged.values(), dtype=np.int64, count=len(merged))
+        cut = int(np.partition(array, len(array) - capacity - 1)[len(array) - capacity - 1])
+        merged = {key: count - cut for key, count in merged.items() if count > cut}
     top, _ = _reduce_counts(merged, capacity, misra_gries=True)
     n_other = len(series) - n_missing - sum(count for _, count in top)
-    return CategoricalColumn(str(series.dtype), n_missing, n_other, top)
+    distinct = _as_tuple(hashes) if n_other else None
+    return CategoricalColumn(dtype, n_missing, n_other, top, distinct)
+
+
+def _is_nested_arrow(dtype: pd.ArrowDtype) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_nested(dtype.pyarrow_dtype)
+
+
+def _key(value: Any, name: str = "") -> str:
+    """The text a value is compared as: ``str`` for scalars; for lists, tuples, arrays, sets
+    and dicts a canonical text, the same whatever the container (a list and the Parquet array
+    it was saved as are one value)."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list | tuple | np.ndarray | dict | set | frozenset):
+        return str(value)
+    try:
+        return repr(_plain(value))
+    except RecursionError:
+        raise InvalidInputError(
+            f"column {_shown(name, 80)} holds values nested too deeply to compare; flatten them"
+        ) from None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return [_plain(item) for item in value.tolist()]
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, set | frozenset):
+        return sorted((_plain(item) for item in value), key=repr)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _hash_keys(keys: list[str]) -> np.ndarray:
+    """Stable 64-bit hashes of texts: pandas' SipHash-2-4 with its fixed key, the same in every
+    process and on every machine (Python's own ``hash`` of a str is salted per process)."""
+    if not keys:
+        return np.empty(0, dtype=np.uint64)
+    return pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
+
+
+def _bottom_k(hashes: np.ndarray) -> np.ndarray:
+    unique = np.unique(hashes)
+    return unique[:DISTINCT_K]
+
+
+def _as_tuple(hashes: np.ndarray | None) -> tuple[int, ...] | None:
+    return None if hashes is None else tuple(int(h) for h in hashes)
+
+
+@functools.lru_cache(maxsize=4096)
+def _listed_hashes(keys: tuple[str, ...]) -> np.ndarray:
+    return _bottom_k(_hash_keys(list(keys)))
+
+
+def _distinct_hashes(column: CategoricalColumn) -> np.ndarray | None:
+    """The column's bottom-k hashes: stored, or (every value listed) of its listed values."""
+    if column.distinct is not None:
+        return np.asarray(column.distinct, dtype=np.uint64)
+    if column.n_other == 0:
+        return _listed_hashes(tuple(value for value, _ in column.top))
+    return None
 
 
 def _reduce_counts(
@@ -955,7 +1214,10 @@ def _finish(column: Column, top_k: int) -> Column:
         )
     top = column.top[:top_k]
     other = column.n_other + sum(count for _, count in column.top[top_k:])
-    return CategoricalColumn(column.dtype, column.n_missing, other, top)
+    distinct = column.distinct
+    if other and distinct is None:  # the listed values were all the values
+        distinct = _as_tuple(_distinct_hashes(column))
+    return CategoricalColumn(column.dtype, column.n_missing, other, top, distinct)
 
 
 # ---------------------------------------------------------------------------------- merging
@@ -1014,7 +1276,13 @@ def _merge_columns(a: Column, b: Column, *, eps: float, capacity: int, misra_gri
     for value, count in b.top:
         counts[value] = counts.get(value, 0) + count
     top, dropped = _reduce_counts(counts, capacity, misra_gries=misra_gries)
-    return CategoricalColumn(dtype, a.n_missing + b.n_missing, a.n_other + b.n_other + dropped, top)
+    n_other = a.n_other + b.n_other + dropped
+    distinct = None
+    if n_other:
+        ha, hb = _distinct_hashes(a), _distinct_hashes(b)
+        if ha is not None and hb is not None:
+            distinct = _as_tuple(_bottom_k(np.concatenate((ha, hb))))
+    return CategoricalColumn(dtype, a.n_missing + b.n_missing, n_other, top, distinct)
 
 
 def _with_missing(column: Column, extra: int) -> Column:
@@ -1027,7 +1295,9 @@ def _with_missing(column: Column, extra: int) -> Column:
             column.std,
             column.sketch,
         )
-    return CategoricalColumn(column.dtype, column.n_missing + extra, column.n_other, column.top)
+    return CategoricalColumn(
+        column.dtype, column.n_missing + extra, column.n_other, column.top, column.distinct
+    )
 
 
 def _common_dtype(kind: str, a: str, b: str) -> str:
@@ -1088,13 +1358,19 @@ def _column_to_dict(name: str, column: Column, *, compress: bool) -> dict[str, A
             "max": column.max,
             "sketch": sketch.encode(compress=compress),
         }
-    return {
+    out = {
         **head,
         "n_missing": column.n_missing,
         "n_other": column.n_other,
         "values": [value for value, _ in column.top],
         "counts": [count for _, count in column.top],
     }
+    if column.distinct is not None:
+        hashes = np.asarray(column.distinct, dtype="<u8")
+        out["distinct"] = (
+            pack(hashes) if compress else base64.b64encode(hashes.tobytes()).decode("ascii")
+        )
+    return out
 
 
 def _column_from_dict(entry: Any, position: int) -> tuple[str, Column]:
@@ -1102,7 +1378,7 @@ def _column_from_dict(entry: Any, position: int) -> tuple[str, Column]:
     if not isinstance(entry, Mapping):
         raise InvalidInputError(f"{where} must be a JSON object, got {type(entry).__name__}")
     name = _get(entry, "name", str, where)
-    where = f"column {name!r}"
+    where = f"column {_shown(name, 80)}"
     kind = _get(entry, "kind", str, where)
     dtype = _get(entry, "dtype", str, where)
     n_missing = _get(entry, "n_missing", int, where)
@@ -1134,17 +1410,77 @@ def _column_from_dict(entry: Any, position: int) -> tuple[str, Column]:
             )
         if not all(isinstance(value, str) for value in values):
             raise InvalidInputError(f"{where} values must all be strings")
-        if not all(_is_int(count) and count >= 1 for count in counts):
-            raise InvalidInputError(f"{where} counts must all be integers >= 1, got {counts}")
+        if not all(_is_int(count) and 1 <= count <= MAX_COUNT for count in counts):
+            shown = str(counts[:5])[:80]
+            raise InvalidInputError(
+                f"{where} counts must all be integers in [1, 2**53], got {shown}..."
+            )
         if len(set(values)) != len(values):
             raise InvalidInputError(f"{where} lists a value twice")
         top = tuple(sorted(zip(values, counts, strict=True), key=lambda item: (-item[1], item[0])))
-        return name, CategoricalColumn(dtype, n_missing, n_other, top)
-    raise InvalidInputError(f"{where} has kind {kind!r}; allowed: {list(KINDS)}")
+        distinct = None
+        if entry.get("distinct") is not None:
+            try:
+                hashes = unpack(entry["distinct"], "<u8", DISTINCT_K)
+            except ValueError as exc:
+                raise InvalidInputError(
+                    f"{where} has an unreadable distinct sketch: {exc}"
+                ) from exc
+            if not np.all(hashes[1:] > hashes[:-1]):
+                raise InvalidInputError(f"{where}: distinct hashes must be strictly increasing")
+            distinct = tuple(int(h) for h in hashes)
+        return name, CategoricalColumn(dtype, n_missing, n_other, top, distinct)
+    raise InvalidInputError(f"{where} has kind {_shown(kind)}; allowed: {list(KINDS)}")
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a hostile value can be megabytes long."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+_SCAN_CHUNK = 1 << 20
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+
+
+def _check_json_shape(raw: bytes) -> None:
+    """Refuse a document too large, too deep or with too many objects, before parsing it.
+
+    The brackets outside strings are counted with numpy, so a document nested a million deep
+    (which would exhaust the parser's recursion) or holding millions of tiny objects (which would
+    take gigabytes as Python objects) is refused in one pass over its bytes.
+    """
+    if len(raw) > MAX_JSON_BYTES:
+        raise InvalidInputError(
+            f"a fingerprint JSON of {len(raw):,} bytes is larger than the {MAX_JSON_BYTES:,} "
+            f"bytes one may have"
+        )
+    skeleton = np.frombuffer(_JSON_STRING.sub(b'""', raw), dtype=np.uint8)
+    depth, level, containers = 0, 0, 0
+    for start in range(0, skeleton.shape[0], _SCAN_CHUNK):  # a few MB at a time
+        part = skeleton[start : start + _SCAN_CHUNK]
+        opens = (part == ord("[")) | (part == ord("{"))
+        closes = (part == ord("]")) | (part == ord("}"))
+        levels = level + np.cumsum(opens.view(np.int8) - closes.view(np.int8), dtype=np.int64)
+        if levels.shape[0]:
+            depth, level = max(depth, int(levels.max())), int(levels[-1])
+        containers += int(np.count_nonzero(opens))
+    if depth > MAX_DEPTH:
+        raise InvalidInputError(
+            f"a fingerprint JSON is nested {depth} deep, more than the {MAX_DEPTH} levels one "
+            f"may have (it has 4)"
+        )
+    if containers > 2 * MAX_COLUMNS + 2:
+        raise InvalidInputError(
+            f"a fingerprint JSON holds {containers:,} objects and lists, more than the "
+            f"{2 * MAX_COLUMNS + 2:,} of {MAX_COLUMNS:,} columns"
+        )
 
 
 def _get(
@@ -1157,15 +1493,21 @@ def _get(
     if optional and value is None:
         return None
     if kind is int:
-        if not _is_int(value) or value < 0:
-            raise InvalidInputError(f"{where}: {key} must be an integer >= 0, got {value!r}")
+        if not _is_int(value) or not 0 <= value <= MAX_COUNT:
+            raise InvalidInputError(
+                f"{where}: {key} must be an integer in [0, 2**53], got {_shown(value)}"
+            )
         return int(value)
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidInputError(f"{where}: {key} must be a number, got {value!r}")
-        if not math.isfinite(value):
-            raise InvalidInputError(f"{where}: {key} must be finite, got {value!r}")
-        return float(value)
+            raise InvalidInputError(f"{where}: {key} must be a number, got {_shown(value)}")
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond the floats
+            number = math.inf
+        if not math.isfinite(number):
+            raise InvalidInputError(f"{where}: {key} must be finite, got {_shown(value)}")
+        return number
     if not isinstance(value, kind):
         raise InvalidInputError(
             f"{where}: {key} must be of type {kind.__name__}, got {type(value).__name__}"

@@ -17,12 +17,12 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from numbers import Real
-from pathlib import Path
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from mlflow_staleness._files import write_atomic
 from mlflow_staleness.exceptions import InvalidInputError
 
 __all__ = ["plot_history"]
@@ -125,7 +125,7 @@ def plot_history(
         fig.savefig(buf, format="png", dpi=_DPI)
     png = buf.getvalue()
     if path is not None:
-        Path(path).write_bytes(png)
+        write_atomic(path, png)
     return png
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import tomllib
 
+from mlflow_staleness._terminal import has_control
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError
 from mlflow_staleness.policies import DEFAULT, POLICIES
@@ -89,6 +90,11 @@ def check_layer(layer: Mapping[str, Any], source: str) -> dict[str, Any]:
         if key in ("currency", *OTHER_KEYS):
             if not isinstance(value, str) or not value.strip():
                 raise InvalidInputError(f"{key} in {source} must be a non-empty string")
+            if has_control(value.strip()):
+                raise InvalidInputError(
+                    f"{key} in {source} must be one line without control characters, got "
+                    f"{value[:40]!r}"
+                )
             clean[key] = value.strip()
         else:
             clean[key] = _number(key, value, source)
@@ -116,7 +122,15 @@ def read_cost_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InvalidInputError(f"cost file {str(file)!r} is not readable TOML: {exc}") from exc
     if isinstance(data.get("costs"), dict):
-        data = {**{k: v for k, v in data.items() if k != "costs"}, **data["costs"]}
+        table = data["costs"]
+        both = sorted(set(table) & set(data))
+        if both:
+            key = both[0]
+            raise InvalidInputError(
+                f"cost file {str(file)!r} gives {key} twice: {data[key]!r} at the top level and "
+                f"{table[key]!r} under [costs]; give each setting once (either place)"
+            )
+        data = {**{k: v for k, v in data.items() if k != "costs"}, **table}
     return check_layer(data, f"cost file {str(file)!r}")
 
 

@@ -11,10 +11,12 @@ predictions ``pred`` (wrong on 10% of the rows), so the advisor never loads a mo
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import sqlite3
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +25,22 @@ import pandas as pd
 from registry_helpers import client_for, predictions_with_error
 
 __all__ = [
+    "BOTH_QUOTES_NAME",
+    "COLOUR",
     "FEATURES",
     "LABEL",
     "MAX_FINGERPRINT_BYTES",
+    "OSC_TITLE",
     "PRED",
+    "QUOTE_NAME",
     "bad_fingerprint",
     "column_frames",
     "reference_frame",
     "replace_fingerprint",
     "set_version_status",
     "window_frame",
+    "with_hostile_column",
+    "with_lists_and_ids",
     "write_files",
 ]
 
@@ -43,6 +51,12 @@ PLANS = ("free", "pro")
 #: The bound the issue sets on a fingerprint artifact the advisor will read.
 MAX_FINGERPRINT_BYTES = 16 * 1024 * 1024
 FINGERPRINT_PATH = "staleness/fingerprint.json"
+#: Terminal control sequences a column or category name may carry (issue 11, defect 7).
+OSC_TITLE = "\x1b]0;pwned\x07"
+COLOUR = "\x1b[31mred\x1b[0m"
+#: Model names that MLflow's filter parser cannot take with backslash escapes (defect 5).
+QUOTE_NAME = "o'brien \\ 50%_off"
+BOTH_QUOTES_NAME = 'it\'s "both" \\'
 
 
 # ---------------------------------------------------------------------------------- frames
@@ -61,6 +75,24 @@ def window_frame(n: int = 200, seed: int = 2, error_rate: float = 0.1) -> pd.Dat
     predictions = predictions_with_error(frame[LABEL], error_rate, seed=seed)
     frame[PRED] = predictions.astype("int64")
     return frame
+
+
+def with_lists_and_ids(frame: pd.DataFrame, *, arrays: bool, id_prefix: str) -> pd.DataFrame:
+    """``frame`` with a list column (Python lists, or the numpy arrays Parquet gives back) and
+    a unique id per row (defect 9)."""
+    lists = [[1, 2], [3], [4, 5, 6]]
+    values = [np.array(v) if arrays else list(v) for v in lists]
+    out = frame.copy()
+    out["tags"] = pd.Series([values[i % 3] for i in range(len(out))], dtype=object)
+    out["user_id"] = [f"{id_prefix}{i}" for i in range(len(out))]
+    return out
+
+
+def with_hostile_column(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a categorical column whose name carries an OSC sequence (defect 7)."""
+    out = frame.copy()
+    out[f"note{OSC_TITLE}"] = pd.Series(["a", "b"] * (len(out) // 2), dtype=object)
+    return out
 
 
 def column_frames() -> dict[str, pd.DataFrame]:
@@ -89,6 +121,11 @@ def column_frames() -> dict[str, pd.DataFrame]:
             extra_number=rng.normal(size=n),
             extra_text=pd.Series(rng.choice(["a", "b", "c"], size=n), dtype=object),
         ),
+        "hostile-names": good.assign(
+            plan=pd.Series([COLOUR, "free"] * (n // 2), dtype=object),
+            **{f"extra{OSC_TITLE}": rng.normal(size=n)},
+        ),
+        "lists-and-new-ids": with_lists_and_ids(good, arrays=True, id_prefix="new-"),
     }
 
 
@@ -122,6 +159,9 @@ def write_files(folder: Path) -> dict[str, Path]:
     raw("utf-16", "utf-16.csv", good.to_csv(index=False).encode("utf-16"))
     raw("semicolon", "semicolon.csv", good.to_csv(index=False, sep=";").encode())
     raw("wrong-suffix", "data.xlsx", good.to_csv(index=False).encode())
+    doubled = good.to_csv(index=False).splitlines()
+    doubled[0] = doubled[0].replace("x2", "x3")  # a header naming x3 twice
+    raw("duplicate-header", "duplicate-header.csv", ("\n".join(doubled) + "\n").encode())
     for key, frame in column_frames().items():
         if key == "mixed-types":
             # pyarrow cannot store strings and floats in one column; CSV can
@@ -152,6 +192,17 @@ def bad_fingerprint(kind: str, original: bytes) -> bytes:
         return json.dumps(document).encode()
     if kind == "wrong-types":
         document["columns"] = ",".join(FEATURES)
+        return json.dumps(document).encode()
+    if kind == "zlib-bomb":
+        # a sketch array of 1.4 KB that inflates to 1 GiB (it took an advisor to 3.4 GB)
+        packer = zlib.compressobj(9)
+        chunk = b"\0" * (1 << 24)
+        parts = [packer.compress(chunk) for _ in range(64)] + [packer.flush()]
+        numeric = next(c for c in document["columns"] if c["kind"] == "numeric")
+        numeric["sketch"]["values"] = base64.b64encode(b"".join(parts)).decode("ascii")
+        return json.dumps(document).encode()
+    if kind == "huge-count":
+        document["n_rows"] = 10**30
         return json.dumps(document).encode()
     raise ValueError(f"unknown fingerprint kind {kind!r}")
 

@@ -49,6 +49,7 @@ __all__ = [
     "snapshot",
     "unique_name",
     "using",
+    "versions_of",
 ]
 
 TARGET = "label"
@@ -292,6 +293,25 @@ def _run(uri: str, run: Any) -> dict[str, Any]:
     }
 
 
+def versions_of(client: MlflowClient, name: str) -> list[Any]:
+    """Every version of model ``name``, whatever characters the name holds.
+
+    Independent of the advisor's own quoting: a ``LIKE`` pattern with ``_`` (any one character)
+    in place of every character that is not a letter or a digit matches a superset of ``name``,
+    which is then narrowed to ``name`` exactly.
+    """
+    pattern = "".join(c if c.isalnum() else "_" for c in name)
+    found, token = [], None
+    while True:
+        page = client.search_model_versions(
+            f"name LIKE '{pattern}'", max_results=1000, page_token=token
+        )
+        found += [v for v in page if v.name == name]
+        token = page.token
+        if not token:
+            return found
+
+
 def snapshot(uri: str, name: str) -> dict[str, Any]:
     """Everything the advisor may write for model ``name``, as a comparable dict.
 
@@ -310,7 +330,7 @@ def snapshot(uri: str, name: str) -> dict[str, Any]:
     if model is not None:
         aliases = {alias: str(version) for alias, version in model.aliases.items()}
         out["model"] = {"tags": dict(model.tags), "aliases": aliases}
-        for found in client.search_model_versions(f"name='{name}'"):
+        for found in versions_of(client, name):
             version = client.get_model_version(name, found.version)
             out["versions"][str(version.version)] = {
                 "tags": dict(version.tags),

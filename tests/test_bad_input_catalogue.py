@@ -69,13 +69,17 @@ import pandas as pd
 import pytest
 import tomllib
 from bad_inputs import (
+    BOTH_QUOTES_NAME,
     LABEL,
     PRED,
+    QUOTE_NAME,
     column_frames,
     reference_frame,
     replace_fingerprint,
     set_version_status,
     window_frame,
+    with_hostile_column,
+    with_lists_and_ids,
     write_files,
 )
 from click.testing import CliRunner
@@ -127,6 +131,7 @@ def _served_model(
     advise: bool = True,
     reference: bool = True,
     val_loss: float | None = 0.1,
+    frame: pd.DataFrame | None = None,
 ) -> World:
     """One version (no logged model: the data carries the predictions) behind ``champion``;
     costs stored with ``configure``; one complete advice on window ``prior``."""
@@ -134,7 +139,7 @@ def _served_model(
     version = register_version(
         uri,
         name,
-        reference_frame(),
+        reference_frame() if frame is None else frame,
         target=LABEL,
         val_loss=val_loss,
         with_reference=reference,
@@ -213,8 +218,32 @@ BUILDERS: dict[str, Callable[[Worlds], World]] = {
     "nan-loss": _nan_loss,
     **{
         f"fp-{kind}": _bad_fingerprint(kind)
-        for kind in ("corrupt", "oversized", "nested", "newer", "wrong-types")
+        for kind in (
+            "corrupt",
+            "oversized",
+            "nested",
+            "newer",
+            "wrong-types",
+            "zlib-bomb",
+            "huge-count",
+        )
     },
+    # issue 11: names MLflow's filter parser takes only unescaped (defect 5), a reference with a
+    # terminal escape in a column name (defect 7), lists and ids in the reference (defect 9)
+    "quote-name": lambda w: _served_model(w.uri, "", name=unique_name(QUOTE_NAME), advise=False),
+    "both-quotes-name": lambda w: _served_model(
+        w.uri, "", name=unique_name(BOTH_QUOTES_NAME), advise=False
+    ),
+    "hostile-ref": lambda w: _served_model(  # no prior advice: the window lacks the column
+        w.uri, "bad-hostile", frame=with_hostile_column(reference_frame()), advise=False
+    ),
+    "lists-ids": lambda w: _served_model(
+        w.uri,
+        "bad-lists-ids",
+        advise=False,
+        frame=with_lists_and_ids(reference_frame(), arrays=False, id_prefix="ref-"),
+    ),
+    "hostile-names": lambda w: _served_model(w.uri, "bad-hostile-names", advise=False),
     # 600 characters: the registry takes it, "staleness/<name>" is over MLflow's 500
     "long-name": lambda w: _served_model(
         w.uri, "", name=unique_name("bad-long") + "-" + "n" * 600, advise=False
@@ -264,6 +293,8 @@ class Case:
     cli: Callable[[Ctx], list[str]]
     fragments: tuple[str, ...] = ()
     outcome: str = "fail"  # "fail", "succeed" or "insufficient"
+    evidence: str = ""  # for "succeed": a fragment the advice's evidence must hold
+    plain: bool = False  # the CLI prints the advice as text, not JSON
     exit_code: int = 1
     seconds: float | None = None  # a bound on the time to refuse it
 
@@ -379,8 +410,8 @@ def cli_configure(*extra: Arg) -> Callable[[Ctx], list[str]]:
 
 def _cost(**changes: Any) -> Callable[[], CostModel]:
     def build() -> CostModel:
-        parts = {"compute_cost": 100, "error_cost": 1, "predictions_per_step": 100, **changes}
-        return CostModel(**parts, currency="EUR")
+        parts = {"compute_cost": 100, "error_cost": 1, "predictions_per_step": 100}
+        return CostModel(**{**parts, "currency": "EUR", **changes})
 
     return build
 
@@ -483,6 +514,29 @@ CATALOGUE: list[Case] = [
          (r"(?i)fingerprint", r"\b99\b"), seconds=FINGERPRINT_SECONDS),
     Case("wrong-typed-fingerprint", "registry", "fp-wrong-types", api_advise(), cli_advise(),
          (r"(?i)fingerprint", r"columns"), seconds=FINGERPRINT_SECONDS),
+    # ---- issue 11: each class of defect that is an input
+    Case("zlib-bomb-fingerprint", "registry", "fp-zlib-bomb", api_advise(), cli_advise(),
+         (r"(?i)fingerprint", r"more than 1024 values"), seconds=FINGERPRINT_SECONDS),
+    Case("huge-count-fingerprint", "registry", "fp-huge-count", api_advise(), cli_advise(),
+         (r"(?i)fingerprint", r"n_rows", r"2\*\*53"), seconds=FINGERPRINT_SECONDS),
+    Case("hostile-column-missing", "columns", "hostile-ref", api_advise(), cli_advise(),
+         (r"note", r"(?i)missing|lacks")),
+    Case("duplicate-csv-header", *FILE, api_file("duplicate-header"),
+         cli_advise("duplicate-header"), (r"duplicate-header\.csv", r"'x3' twice")),
+    Case("cost-file-key-twice", "costs", "shared",
+         lambda ctx: read_cost_file(ctx.files["cost-twice"]),
+         cli_advise("good", "--cost-file", _file("cost-twice")),
+         (r"retrain_cost twice", r"\[costs\]")),
+    Case("currency-with-newline", "costs", "shared", api_advise(cost=_cost(currency="EU\nR")),
+         cli_advise("good", "--currency", "EU\nR"), (r"^(error: )?currency", r"one line")),
+    Case("costs-underflow", "costs", "shared",
+         api_advise(cost=_cost(error_cost=1e-300, predictions_per_step=1e-300)),
+         cli_advise("good", "--error-cost", "1e-300", "--predictions-per-step", "1e-300"),
+         (r"error_cost \* predictions_per_step", r"underflows")),
+    Case("costs-overflow", "costs", "shared",
+         api_advise(cost=_cost(error_cost=1e200, predictions_per_step=1e200)),
+         cli_advise("good", "--error-cost", "1e200", "--predictions-per-step", "1e200"),
+         (r"error_cost \* predictions_per_step", r"overflows")),
     Case("window-label-10k-chars", "registry", "shared", api_advise(window=LONG_WINDOW),
          cli_advise(window=LONG_WINDOW),
          (r"(?i)\bwindow\b", r"(?i)long|length|limit|at most|exceed|characters")),
@@ -503,6 +557,19 @@ CATALOGUE: list[Case] = [
          exit_code=0),
     Case("extra-columns", "columns", "extra", api_advise("extra-columns", window="w-api"),
          cli_advise("extra-columns", "--json", window="w-cli"), outcome="succeed", exit_code=0),
+    Case("quote-and-backslash-in-model-name", "registry", "quote-name",
+         api_advise(window="w-api"), cli_advise("good", "--json", window="w-cli"),
+         outcome="succeed", exit_code=0),
+    Case("both-quotes-in-model-name", "registry", "both-quotes-name",
+         api_advise(window="w-api"), cli_advise("good", "--json", window="w-cli"),
+         outcome="succeed", exit_code=0),
+    Case("terminal-escapes-in-names-and-values", "columns", "hostile-names",
+         api_advise("hostile-names", window="w-api"), cli_advise("hostile-names", window="w-cli"),
+         outcome="succeed", exit_code=0, evidence="unseen categories in 'plan'", plain=True),
+    Case("lists-and-new-ids", "columns", "lists-ids",
+         api_advise("lists-and-new-ids", window="w-api"),
+         cli_advise("lists-and-new-ids", "--json", window="w-cli"),
+         outcome="succeed", exit_code=0, evidence="'user_id' looks like an identifier"),
     # ---- a graceful refusal: no loss metric, no fingerprint, no labels
     Case("no-loss-metric-no-evidence", "registry", "no-loss",
          api_advise("features-only", labels=None, predictions=None, window="w-api"),
@@ -513,6 +580,7 @@ CATALOGUE: list[Case] = [
 CASES = {case.id: case for case in CATALOGUE}
 assert len(CASES) == len(CATALOGUE), "case ids must be unique"
 
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 #: (case id, surface, whether the model's state changed, whether a write was attempted) for
 #: every failing case tried.
 TRIED: list[tuple[str, str, bool, bool]] = []
@@ -547,6 +615,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "cost-unknown": costs + "bogus_cost = 3\n",
         "cost-negative": "retrain_cost = -5\nerror_cost = 1\npredictions_per_step = 100\n",
         "cost-not-toml": "retrain_cost: 100\n[[[costs\n",
+        "cost-twice": costs + "[costs]\nretrain_cost = 200\n",
     }.items():
         out[key] = folder / f"{key}.toml"
         out[key].write_text(text, encoding="utf-8")
@@ -655,6 +724,9 @@ def test_bad_input(
     else:
         cli = _invoke(case.cli(ctx))
     elapsed = time.monotonic() - started
+    if cli is not None:  # whatever came from data, no control character reaches the terminal
+        raw = RAW_CONTROL.findall(cli[1] + cli[2])
+        assert not raw, f"{case.id} [cli] printed raw control characters {raw!r}"
     writes = _write_requests(counting_proxy.requests)
     after = snapshot(worlds.uri, world.name)
     # What came, as user properties of the test (in a JUnit report with junit_family=xunit1):
@@ -743,7 +815,13 @@ def _check_success(
         code, stdout, stderr, crash = cli
         assert crash is None, f"{where}: the CLI crashed: {type(crash).__name__}: {crash}"
         assert code == 0, f"{where}: exit {code}, stderr {_short(stderr)!r}"
-        advice = json.loads(stdout)
+        if case.plain:  # the text output; the advice itself is read back below
+            window = "w-cli"
+            rows = Advisor(world.name, tracking_uri=uri).history()
+            advice = next(row for row in rows if row["window"] == window)
+            assert f"window {window}: {advice['action'].upper()}" in stdout, stdout
+        else:
+            advice = json.loads(stdout)
     assert advice["action"] in ("keep", "retrain", "promote"), advice
     # written, and complete: the version's display copy and the history show this advice
     tags = after["versions"][world.version]["tags"]
@@ -751,6 +829,10 @@ def _check_success(
     history = Advisor(world.name, tracking_uri=uri).history()
     rows = [row for row in history if row["window"] == advice["window"]]
     assert [row["advice_id"] for row in rows] == [advice["advice_id"]], history
+    if case.evidence:
+        assert any(case.evidence in item for item in advice["evidence"]), (
+            f"{where}: no {case.evidence!r} in the evidence {advice['evidence']}"
+        )
     if case.id == "unseen-categories":
         # the advice names the column and the category it never saw
         assert "unseen categories in 'plan': 'enterprise'" in advice["evidence"], (

@@ -280,9 +280,9 @@ def test_from_dict_rejects_a_missing_key() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("n_missing", "3", "n_missing must be an integer >= 0, got '3'"),
-        ("n_missing", True, "n_missing must be an integer >= 0, got True"),
-        ("n_inf", -1, "n_inf must be an integer >= 0, got -1"),
+        ("n_missing", "3", "n_missing must be an integer in \\[0, 2\\*\\*53\\], got '3'"),
+        ("n_missing", True, "n_missing must be an integer in \\[0, 2\\*\\*53\\], got True"),
+        ("n_inf", -1, "n_inf must be an integer in \\[0, 2\\*\\*53\\], got -1"),
         ("mean", "high", "mean must be a number, got 'high'"),
         ("kind", "ordinal", "kind 'ordinal'; allowed: \\['numeric', 'categorical'\\]"),
         ("sketch", {"values": "not base64!", "ranks": ""}, "unreadable sketch"),

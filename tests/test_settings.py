@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mlflow_staleness._terminal import has_control
 from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError
 from mlflow_staleness.policies import DEFAULT, POLICIES
 from mlflow_staleness.settings import (
@@ -294,7 +295,12 @@ def test_config_tags_format() -> None:
 
 
 NUMBER = st.floats(min_value=0.0, allow_nan=False, allow_infinity=False)
-WORD = st.text(min_size=1, max_size=20).map(str.strip).filter(bool)
+# One line, no control characters: a setting with one is refused (issue 11, defect 8)
+WORD = (
+    st.text(min_size=1, max_size=20)
+    .map(str.strip)
+    .filter(lambda text: bool(text) and not has_control(text))
+)
 
 
 @st.composite

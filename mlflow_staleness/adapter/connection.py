@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import http
+import json
 import os
 import re
 import time
@@ -28,6 +30,9 @@ __all__ = [
 
 #: Seconds the advisor waits for a tracking server before giving up (``--server-timeout``).
 DEFAULT_TIMEOUT = 30.0
+#: The oldest MLflow tracking server the advisor supports (and is tested against).
+MIN_SERVER_VERSION = (2, 22)
+_VERSION = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
 _NOT_FOUND = {"RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "ENDPOINT_NOT_FOUND"}
 _DENIED = {"PERMISSION_DENIED", "UNAUTHENTICATED", "CUSTOMER_UNAUTHORIZED"}
 # An HTTP status in MLflow's message ("failed with error code 403 != 200"), never a digit run
@@ -110,23 +115,63 @@ def _probe(uri: str, timeout: float) -> None:
     uri = public_uri(uri)  # /health needs no login; urllib reads user:password@ as a host
     url = uri.rstrip("/") + "/health"
     last = "no answer"
-    while True:
+    answered = False
+    while not answered:
         left = timeout - (time.monotonic() - start)
         if left <= 0:
-            break
+            raise ServerError(
+                f"could not reach the MLflow tracking server at {uri} within {timeout:g} s "
+                f"(last error: {last}). Check that the server runs and MLFLOW_TRACKING_URI (or "
+                f"--tracking-uri) points at it; --server-timeout raises the bound."
+            )
         try:
             with urllib.request.urlopen(url, timeout=max(0.1, min(left, 10.0))):
-                return
+                answered = True
         except urllib.error.HTTPError:
-            return  # it answered; whatever /health says, the API calls will tell
+            answered = True  # it answered; whatever /health says, the API calls will tell
         except (OSError, ValueError) as exc:
             last = str(getattr(exc, "reason", exc)) or type(exc).__name__
-        time.sleep(min(1.0, max(0.0, timeout - (time.monotonic() - start))))
-    raise ServerError(
-        f"could not reach the MLflow tracking server at {uri} within {timeout:g} s "
-        f"(last error: {last}). Check that the server runs and MLFLOW_TRACKING_URI (or "
-        f"--tracking-uri) points at it; --server-timeout raises the bound."
-    )
+            time.sleep(min(1.0, max(0.0, timeout - (time.monotonic() - start))))
+    check_server_version(uri, server_version(uri, max(1.0, timeout - (time.monotonic() - start))))
+
+
+def server_version(uri: str, timeout: float) -> str | None:
+    """The MLflow version a tracking server states at ``/version``, or None if it states none.
+
+    A proxy or a hosted service may not answer ``/version``; the advisor then goes on, and an
+    API the server lacks fails with its own error rather than weaker evidence. The question
+    waits at most 2 s (``/version`` is a constant): a server that answers ``/health`` but not
+    this costs little of the request bound.
+    """
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/version", timeout=min(timeout, 2.0)) as r:
+            text = r.read(64).decode("ascii", errors="replace")
+    except (OSError, ValueError):
+        return None
+    return text.strip() if _VERSION.match(text) else None
+
+
+def check_server_version(uri: str, version: str | None) -> None:
+    """Refuse a tracking server older than :data:`MIN_SERVER_VERSION`.
+
+    >>> check_server_version("http://mlflow:5000", "2.22.5")
+    >>> check_server_version("http://mlflow:5000", "2.17.2")
+    Traceback (most recent call last):
+    ...
+    mlflow_staleness.exceptions.ServerError: the tracking server at http://mlflow:5000 runs \
+MLflow 2.17.2; mlflow-staleness supports MLflow servers 2.22 and newer ...
+    """
+    match = _VERSION.match(version or "")
+    if match is None:
+        return
+    if (int(match.group(1)), int(match.group(2))) < MIN_SERVER_VERSION:
+        oldest = ".".join(map(str, MIN_SERVER_VERSION))
+        raise ServerError(
+            f"the tracking server at {public_uri(uri)} runs MLflow {version}; mlflow-staleness "
+            f"supports MLflow servers {oldest} and newer (tested with 2.22 and 3.x), so it "
+            f"reads nothing from this one rather than advise on partial evidence. Upgrade the "
+            f"server to MLflow {oldest} or newer"
+        )
 
 
 @contextlib.contextmanager
@@ -141,6 +186,12 @@ def mlflow_errors(what: str, uri: str = "") -> Iterator[None]:
         message = str(exc.message if hasattr(exc, "message") else exc).splitlines()[0][:300]
         if code in _NOT_FOUND:
             raise RegistryError(f"{what}: {message}") from exc
+        full = str(exc.message if hasattr(exc, "message") else exc)
+        answer = _server_answer(full)
+        if answer is not None and answer[0] not in (401, 403):
+            raise ServerError(f"{what}: {_answered(uri, *answer)}") from exc
+        if answer is None and _CLOSED.search(full):
+            raise ServerError(f"{what}: {_closed(uri)}") from exc
         if "Max retries exceeded" in message or "timed out" in message.lower():
             raise ServerError(
                 f"{what}: the tracking server {uri or ''} did not answer ({message})"
@@ -160,4 +211,65 @@ def mlflow_errors(what: str, uri: str = "") -> Iterator[None]:
             ) from exc
         raise ServerError(f"{what}: MLflow error {code or ''}: {message}") from exc
     except OSError as exc:
+        response = getattr(exc, "response", None)  # requests' HTTPError (an artifact request)
+        status = getattr(response, "status_code", None)
+        if isinstance(status, int) and status >= 400:
+            said = _said(getattr(response, "text", "") or "")
+            raise ServerError(f"{what}: {_answered(uri, status, said, False)}") from exc
+        if _CLOSED.search(str(exc)):
+            raise ServerError(f"{what}: {_closed(uri)}") from exc
         raise ServerError(f"{what}: network error talking to {uri or 'the server'}: {exc}") from exc
+
+
+# MLflow's client retries 5xx answers and then reports only "too many 500 error responses"; an
+# answer it does not retry comes with the body ("error code 400 != 200. Response body: '...'").
+_RETRIED = re.compile(r"too many (\d{3}) error responses")
+_ANSWERED = re.compile(r"error code (\d{3}) != 200\. Response body: '(.*)'", re.DOTALL)
+# A server that fails on a request while the client still sends its body (an upload to an
+# artifact store it cannot write) answers and closes: the client sees the connection reset.
+_CLOSED = re.compile(r"Connection aborted|ConnectionResetError|RemoteDisconnected|reset by peer")
+
+
+def _server_answer(message: str) -> tuple[int, str, bool] | None:
+    """``(status, what the server said, retried)`` from an MLflow error, if the server answered."""
+    retried = _RETRIED.search(message)
+    if retried:
+        return int(retried.group(1)), "", True
+    answered = _ANSWERED.search(message)
+    if answered:
+        return int(answered.group(1)), _said(answered.group(2)), False
+    return None
+
+
+def _said(body: str) -> str:
+    """The server's own message in an answer's body (MLflow's JSON ``message``, else the text)."""
+    try:
+        text = str(json.loads(body).get("message", body))
+    except (ValueError, AttributeError):
+        text = re.sub(r"<[^>]*>", " ", body)  # an HTML error page: its words
+    return " ".join(text.split())[:300]
+
+
+def _answered(uri: str, status: int, said: str, retried: bool) -> str:
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "error"
+    text = f"the tracking server {uri} answered HTTP {status} ({phrase})"
+    text += " on every try" if retried else ""
+    if said:
+        text += f": {said}"
+    if status >= 500:
+        text += (
+            ". The server failed on this request: its log says why (an artifact store it cannot "
+            "write, a full disk or a database error are common causes)"
+        )
+    return text
+
+
+def _closed(uri: str) -> str:
+    return (
+        f"the tracking server {uri} closed the connection in the middle of the request, before "
+        f"an answer could be read. A server that fails on a request (for example writing to an "
+        f"artifact store it cannot write) does this; its log says why"
+    )

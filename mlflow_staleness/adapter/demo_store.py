@@ -15,7 +15,7 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from mlflow_staleness.adapter.connection import mlflow_errors
-from mlflow_staleness.adapter.reading import advisor_experiment
+from mlflow_staleness.adapter.reading import _quote, advisor_experiment
 from mlflow_staleness.adapter.reference import log_reference
 
 __all__ = ["DemoStore"]
@@ -82,7 +82,7 @@ class DemoStore:
                 tracking_uri=self.uri,
             )
             self.client.set_terminated(run_id)
-            if not self.client.search_registered_models(f"name = '{model_name}'"):
+            if not self.client.search_registered_models(f"name = {_quote(model_name)}"):
                 self.client.create_registered_model(model_name)
             version = self.client.create_model_version(
                 model_name, source=f"{run.info.artifact_uri}/model", run_id=run_id

@@ -35,7 +35,7 @@ from mlflow_staleness.advice_log import (
     read_cache,
 )
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError
-from mlflow_staleness.fingerprint import DataFingerprint
+from mlflow_staleness.fingerprint import MAX_JSON_BYTES, DataFingerprint
 from mlflow_staleness.losses import to_loss
 
 __all__ = [
@@ -55,7 +55,7 @@ ADVICE_PATH = "advice.json"
 PLOT_PATH = "staleness.png"
 REPORT_PATH = "report.html"
 ADVISOR_RUN = "advisor"
-MAX_FINGERPRINT_BYTES = 16 * 1024 * 1024
+MAX_FINGERPRINT_BYTES = MAX_JSON_BYTES  # checked before the download, then again
 _CONTEXTS = ("validation", "eval", "training", "train")
 _BATCH = 100
 
@@ -101,7 +101,32 @@ def advisor_runs(client: MlflowClient, experiment_id: str) -> list:
 
 
 def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """``value`` as a string literal that MLflow's filter parser reads back unchanged.
+
+    MLflow (3.17, ``mlflow/utils/search_utils.py``) lexes a filter with sqlparse and then only
+    strips the two quote characters of a literal (``_strip_quotes``): nothing inside is
+    unescaped, so a backslash or a doubled quote stays in the value. A value is therefore quoted
+    with a quote character it does not contain, and never escaped. A value holding both quote
+    characters has no literal; :func:`_name_filter` handles it.
+    """
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise ValueError(f"{value!r} holds both quote characters; MLflow's filters cannot quote it")
+
+
+def _name_filter(name: str) -> tuple[str, bool]:
+    """A ``search_model_versions`` filter for the versions of ``name``, and whether it is exact.
+
+    When ``name`` holds both ``'`` and ``"``, no ``name = ...`` filter can say it, so a ``LIKE``
+    pattern with ``_`` in place of each quote and backslash (a backslash escapes in LIKE on
+    PostgreSQL and MySQL) matches a superset, which the caller narrows to ``name`` exactly.
+    """
+    if "'" not in name or '"' not in name:
+        return f"name = {_quote(name)}", True
+    pattern = "".join("_" if c in "'\\\"" else c for c in name)
+    return f"name LIKE '{pattern}'", False
 
 
 def _chunks(items: Sequence[str], size: int = _BATCH) -> Iterator[list[str]]:
@@ -134,6 +159,19 @@ class RegistryReader:
         self.client = client
         self.uri = client.tracking_uri
         self.progress = progress
+        self._roots: dict[str, str] = {}  # run id -> the run's artifact URI
+
+    def _artifact_uri(self, run_id: str, path: str) -> str:
+        """The URI of a run's artifact, from the run's own artifact root.
+
+        MLflow 3's ``runs:/`` repository also searches the run's logged models on every listing
+        and download (``search_logged_models``, which servers before 3.0 answer with 404); the
+        advisor reads only run artifacts, so it goes to the run's artifact root directly.
+        """
+        root = self._roots.get(run_id)
+        if root is None:
+            root = self._roots[run_id] = self.client.get_run(run_id).info.artifact_uri
+        return f"{root.rstrip('/')}/{path}"
 
     # ------------------------------------------------------------------ the registered model
     def model(self, name: str) -> ModelInfo:
@@ -171,9 +209,12 @@ class RegistryReader:
         on the run is used, else ``val_loss``.
         """
         with mlflow_errors(f"reading the versions of {name!r}", self.uri):
-            found = list(
-                _pages(self.client.search_model_versions, filter_string=f"name={_quote(name)}")
-            )
+            filter_string, exact = _name_filter(name)
+            found = [
+                v
+                for v in _pages(self.client.search_model_versions, filter_string=filter_string)
+                if exact or v.name == name
+            ]
             loud = self.progress is True or (self.progress is None and len(found) >= MANY_VERSIONS)
             if loud:
                 self._say(f"read {len(found)} versions of {name!r}; reading their runs ...", True)
@@ -207,6 +248,7 @@ class RegistryReader:
                 max_results=1000,
             ):
                 runs[run.info.run_id] = run
+                self._roots[run.info.run_id] = run.info.artifact_uri
         return runs
 
     def _logged_models(self, experiments: list[str], model_ids: Sequence[str]) -> dict:
@@ -291,13 +333,19 @@ class RegistryReader:
         if not version.run_id:
             return None, "no fingerprint: the version has no source run"
         where = f"the fingerprint of version {version.version} (run {version.run_id})"
-        folder = FINGERPRINT_PATH.rpartition("/")[0]
+        folder, _, file_name = FINGERPRINT_PATH.rpartition("/")
         with mlflow_errors(f"listing {where}", self.uri):
             try:
-                listed = self.client.list_artifacts(version.run_id, folder)
-            except MlflowException:
+                listed = mlflow.artifacts.list_artifacts(
+                    artifact_uri=self._artifact_uri(version.run_id, folder), tracking_uri=self.uri
+                )
+            except Exception as exc:  # only "no such folder" means no fingerprint
+                if not _is_missing(exc):
+                    raise
                 listed = []
-        entry = next((a for a in listed if a.path == FINGERPRINT_PATH and not a.is_dir), None)
+        entry = next(
+            (a for a in listed if a.path.rpartition("/")[2] == file_name and not a.is_dir), None
+        )
         if entry is None:
             return None, "no fingerprint artifact (log_reference was not used)"
         if entry.file_size is not None and entry.file_size > MAX_FINGERPRINT_BYTES:
@@ -307,15 +355,12 @@ class RegistryReader:
                 f"mlflow_staleness.log_reference"
             )
         with tempfile.TemporaryDirectory() as tmp:
-            try:
+            with mlflow_errors(f"downloading {where}", self.uri):
                 path = mlflow.artifacts.download_artifacts(
-                    run_id=version.run_id,
-                    artifact_path=FINGERPRINT_PATH,
+                    artifact_uri=self._artifact_uri(version.run_id, FINGERPRINT_PATH),
                     dst_path=tmp,
                     tracking_uri=self.uri,
                 )
-            except (MlflowException, OSError):
-                return None, "no fingerprint artifact (log_reference was not used)"
             file = Path(path)
             if file.stat().st_size > MAX_FINGERPRINT_BYTES:
                 raise InvalidInputError(
@@ -353,6 +398,7 @@ class RegistryReader:
                     f"{experiment.experiment_id}) or delete it for good (mlflow gc)"
                 )
             runs = advisor_runs(self.client, experiment.experiment_id)
+        self._roots.update((run.info.run_id, run.info.artifact_uri) for run in runs)
         if not runs:
             return AdvisorState(experiment_id=experiment.experiment_id)
         wanted: dict[tuple[str, str], list[str]] = {}  # (kind, id) -> runs whose tag names it
@@ -394,23 +440,35 @@ class RegistryReader:
 
     def download_text(self, run_id: str, path: str) -> str | None:
         """An artifact's text, or None when the run has no such artifact."""
-        with tempfile.TemporaryDirectory() as tmp:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            mlflow_errors(f"downloading {path} of run {run_id}", self.uri),
+        ):
             try:
                 local = mlflow.artifacts.download_artifacts(
-                    run_id=run_id, artifact_path=path, dst_path=tmp, tracking_uri=self.uri
+                    artifact_uri=self._artifact_uri(run_id, path),
+                    dst_path=tmp,
+                    tracking_uri=self.uri,
                 )
-            except MlflowException as exc:
-                if str(getattr(exc, "error_code", "")) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            except Exception as exc:
+                if _is_missing(exc):
                     return None
-                with mlflow_errors(f"downloading {path} of run {run_id}", self.uri):
-                    raise
-            except OSError:
-                return None
+                raise
             return Path(local).read_text(encoding="utf-8")
 
     def _say(self, message: str, loud: bool = False) -> None:
         if self.progress or loud:
             print(message, file=sys.stderr)
+
+
+def _is_missing(exc: BaseException) -> bool:
+    """Whether an artifact read failed only because the artifact is not there."""
+    if isinstance(exc, MlflowException):
+        return str(getattr(exc, "error_code", "")) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+    if isinstance(exc, FileNotFoundError | NotADirectoryError):
+        return True
+    response = getattr(exc, "response", None)  # requests' HTTPError from an artifact server
+    return getattr(response, "status_code", None) == 404
 
 
 def _model_id(source: str | None) -> str | None:

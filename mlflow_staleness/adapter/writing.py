@@ -202,8 +202,9 @@ def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> st
     prefix = "advisor run "
     run_id = next((w.target[len(prefix) :] for w in writes if w.target.startswith(prefix)), NEW_RUN)
     experiment_id = None
+    purpose = _purpose(writes)
     for write in writes:
-        with mlflow_errors(f"writing the advice ({write.kind} {write.key})", uri):
+        with mlflow_errors(f"{purpose} ({write.kind} {write.key})", uri):
             if write.kind == "create-experiment":
                 experiment_id = _create_experiment(client, write.target)
             elif write.kind == "create-run":
@@ -213,6 +214,15 @@ def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> st
             else:
                 _with_race_retries(_execute_one, client, write, run_id, model_name)
     return run_id
+
+
+def _purpose(writes: list[Write]) -> str:
+    """What a plan writes, for its error messages: settings, a measurement or an advice."""
+    if writes and all(w.kind in ("set-model-tag", "delete-model-tag") for w in writes):
+        return "storing the settings"
+    if any(w.kind == "log-artifact" and w.key.startswith("measurements/") for w in writes):
+        return "recording the measurement"
+    return "writing the advice"
 
 
 #: How SQL stores report two writers inserting the same tag at once (SQLite, PostgreSQL, MySQL).

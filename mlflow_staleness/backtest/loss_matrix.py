@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlflow_staleness._files import atomic_writer
 from mlflow_staleness._validation import check_int
 from mlflow_staleness.exceptions import InvalidInputError
 
@@ -354,7 +355,8 @@ def build_loss_matrix(
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         keys = np.array(sorted(offsets), dtype=int).reshape(-1, 2)
         spans = np.array([offsets[tuple(k)] for k in keys], dtype=np.int64).reshape(-1, 2)
-        np.savez_compressed(cache_file, L=L, val_loss=val_loss, data=data, keys=keys, spans=spans)
+        with atomic_writer(cache_file) as handle:  # never a half-written cache
+            np.savez_compressed(handle, L=L, val_loss=val_loss, data=data, keys=keys, spans=spans)
     return LossMatrix(L, val_loss, windows, row_errors, loss, tuple(features))
 
 
