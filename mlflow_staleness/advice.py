@@ -3,26 +3,21 @@
 This module is pure (no MLflow): the adapter reads the registry into :class:`VersionEvidence` and
 :class:`WindowRecord` objects, and :func:`compute_advice` turns them into advice.
 
-**The time axis** is the advisor's own windows, numbered in order of first appearance. A version's
-*birth* is the last window first seen before the version was created (a version created before any
-window is born at a pseudo-window ``0``), so that the engine's loss matrix ``L[birth, window]``
-holds every measured loss of a version on a later window. This is exactly the engine's view
-(:class:`~mlflow_staleness.policies.Observation`), and the chosen policy decides from it: the
-age curve of staleness needs versions of different ages measured on the same windows, which is
-what advising with labels records.
+**One decision path.** The registry is translated into the engine's
+:class:`~mlflow_staleness.policies.Observation` by :func:`registry_observation`, the only
+translation there is, and the policy decides on it exactly as it would in
+:func:`~mlflow_staleness.backtest.replay`: ``retrain`` or ``keep`` for the served version, and,
+for a version registered since (the challenger a retrain produced), the policy's gate:
+``promote`` it or keep the served one. So a backtest of a policy is a faithful preview of its
+advice, and ``scripts/e2e_replay.py`` checks it through MLflow, window by window.
 
-**With little history** (no age curve yet), the advice falls back to the similarity estimate:
-the served version's measured loss against its calibrated validation loss, or, without labels, the
-drift of the current data from its reference fingerprint times a loss-per-drift slope fitted on
-the history (:class:`~mlflow_staleness.estimators.SimilarityEstimator`, starting from a stated
-prior). The rule is then break-even: retrain once the staleness accumulated since deploy pays for
-a retrain. Confidence is lower, and the evidence says so.
+**Beyond the engine**, one comparison the registry makes possible: another ready version that was
+measured on the same windows as the served one, and clearly beat it there by more than the
+switching risk, is advised instead of keeping (``rollback`` to an older version, ``promote`` of a
+newer one). No retrain is needed for that.
 
-**Promote** comes before retrain: a newer registered version whose expected loss beats the served
-one's by more than the switching risk (``risk_cost``) per window is cheaper than any retrain.
-
-**Insufficient evidence** is an outcome: no age curve, no labels with a validation loss, and no
-fingerprint to measure drift against.
+**Insufficient evidence** is an outcome: no measured loss, no validation loss and no fingerprint
+to measure drift against.
 """
 
 from __future__ import annotations
@@ -34,15 +29,21 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mlflow_staleness.costs import CostModel
-from mlflow_staleness.estimators.similarity import SimilarityEstimator
+from mlflow_staleness.decision import Decision
 from mlflow_staleness.exceptions import InvalidInputError, SchemaMismatchError
 from mlflow_staleness.fingerprint import DataFingerprint, DriftReport, distance
 from mlflow_staleness.policies import make_policy
-from mlflow_staleness.policies._estimate import estimate_step, sign_confidence
-from mlflow_staleness.policies.base import Observation, Windows, break_even
+from mlflow_staleness.policies.base import Observation, WindowDrift, Windows, break_even
 from mlflow_staleness.recommendation import MAX_REASON, Recommendation
 
-__all__ = ["VersionEvidence", "WindowRecord", "compute_advice", "merge_window"]
+__all__ = [
+    "RegistryView",
+    "VersionEvidence",
+    "WindowRecord",
+    "compute_advice",
+    "merge_window",
+    "registry_observation",
+]
 
 TOP_FEATURES = 5
 #: Each missing piece of the served version's evidence (no run, no loss metric, no fingerprint
@@ -159,16 +160,24 @@ def merge_window(
 
 
 # ---------------------------------------------------------------------------------- the advice
+#: Windows of the served version's latest service on which another version is compared with it.
+SWITCH_WINDOWS = 6
+#: Fewest such windows before a rollback or a promotion on measured losses is advised.
+SWITCH_MIN_WINDOWS = 3
+#: Standard errors by which the other version's mean loss must beat the served version's.
+SWITCH_Z = 2.0
+
+
 @dataclass(frozen=True)
-class _Staleness:
-    per_step: float
-    sd: float
-    accumulated: float
-    confidence: float
-    evidence: tuple[str, ...]
-    action: str
-    reason: str
-    offset: float  # calibration of a validation loss to a served window's loss
+class RegistryView:
+    """The registry as the engine sees it (see :func:`registry_observation`)."""
+
+    observation: Observation
+    rows: Mapping[int, VersionEvidence]  # matrix row -> the version trained there
+    positions: Mapping[int, int]  # window seq -> matrix column
+
+    def row_of(self, version: str) -> int | None:
+        return next((r for r, v in self.rows.items() if v.version == version), None)
 
 
 def compute_advice(
@@ -185,8 +194,25 @@ def compute_advice(
     note: str = "",
     evaluated_at: str = "",
     advice_id: str = "",
+    candidate: VersionEvidence | None = None,
 ) -> Recommendation:
-    """Decide keep, retrain, promote or insufficient-evidence for ``served`` on ``current``.
+    """Decide for ``served`` on ``current``: the policy's decision on the registry's evidence.
+
+    The registry is translated into the engine's :class:`~mlflow_staleness.policies.Observation`
+    (:func:`registry_observation`), and the policy named by ``strategy`` decides on it, exactly as
+    it would in :func:`~mlflow_staleness.backtest.replay`:
+
+    - without ``candidate``, phase one: ``keep`` or ``retrain``;
+    - with ``candidate`` (a version registered after the last advice: the challenger a retrain
+      produced), the gate: ``promote`` it, or ``keep`` the served version.
+
+    Beyond the engine, the advisor compares the served version with every other ready version on
+    the windows it served, where both were measured: one that was better by more than
+    ``SWITCH_Z`` standard errors and the switching risk (``risk_cost``) per window, on at least
+    ``SWITCH_MIN_WINDOWS`` windows, is advised instead of keeping (``rollback`` to an older
+    version, ``promote`` of a newer one). A retrain decision stands: a fresh model is the larger
+    fix. ``insufficient-evidence`` is returned when there is no measured loss, no validation loss
+    and no fingerprint to go on.
 
     ``history`` is the advisor's history with ``current`` already merged in (see
     :func:`merge_window`); only windows up to ``current`` count. ``note`` is prepended to the
@@ -200,33 +226,122 @@ def compute_advice(
     """
     report = _drift_report(served, current_fingerprint)
     windows = [r for r in sorted(history, key=lambda r: r.seq) if r.seq <= current.seq]
-    obs = _observation(versions, served, windows, current, cost.alpha)
-    staleness = _age_curve_staleness(obs, strategy)
-    if staleness is None:
-        staleness = _early_staleness(versions, served, windows, current, report, cost.alpha)
-    promotion = _promotion(versions, served, current, staleness, cost)
-    action, reason, candidate = staleness.action, staleness.reason, None
-    if promotion is not None and action != "insufficient-evidence":
-        candidate, reason = promotion
-        action = "promote"
+    view = registry_observation(versions, served, windows, current, cost.alpha, candidate=candidate)
+    obs = view.observation
     measured = current.measured.get(served.version)
-    evidence = staleness.evidence
+    has_losses = any(v.version in r.measured for r in windows for v in view.rows.values())
+    if not has_losses and served.val_loss is None and report is None:
+        return _recommendation(
+            model_name=model_name,
+            served=served,
+            current=current,
+            cost=cost,
+            strategy=strategy,
+            alias=alias,
+            note=note,
+            evaluated_at=evaluated_at,
+            advice_id=advice_id,
+            action="insufficient-evidence",
+            reason=(
+                "no labels with a validation loss, no fingerprint to measure drift against, and "
+                "no history of measured windows; log a reference (mlflow_staleness.log_reference) "
+                "or pass labels"
+            ),
+            decision=None,
+            report=report,
+            fingerprint=current_fingerprint,
+            measured=measured,
+        )
+    policy = make_policy(strategy).start()
+    candidate_version = None
+    if candidate is not None:
+        decision = policy.gate(obs)
+        action = "promote" if decision.action == "deploy" else "keep"
+        candidate_version = candidate.version
+        verb = "promote" if action == "promote" else "keep the served version over"
+        reason = f"{strategy} gate on the new v{candidate.version} ({verb} it): {decision.reason}"
+    else:
+        decision = policy.decide(obs)
+        action, reason = decision.action, f"{strategy}: {decision.reason}"
+        if not has_losses:
+            reason = (
+                f"{reason}; no labelled window yet, so drift alone cannot show that a retrain "
+                "pays: pass labels (or record them later) to measure the loss"
+            )
+        switch = _switch(view, served, cost)
+        # Switching costs no retrain: it wins over keeping, and over a retrain whose expected
+        # saving (the served version's staleness) it already delivers.
+        if switch is not None and (action == "keep" or switch[3] >= decision.staleness_per_step):
+            action, candidate_version, reason = switch[:3]
+            reason = f"{reason} (the engine alone: {decision.action})"
+    return _recommendation(
+        model_name=model_name,
+        served=served,
+        current=current,
+        cost=cost,
+        strategy=strategy,
+        alias=alias,
+        note=note,
+        evaluated_at=evaluated_at,
+        advice_id=advice_id,
+        action=action,
+        reason=reason,
+        decision=decision,
+        report=report,
+        fingerprint=current_fingerprint,
+        measured=measured,
+        candidate_version=candidate_version,
+    )
+
+
+def _engine_action(decision: Decision | None) -> str | None:
+    return None if decision is None else decision.action
+
+
+def _recommendation(
+    *,
+    model_name: str,
+    served: VersionEvidence,
+    current: WindowRecord,
+    cost: CostModel,
+    strategy: str,
+    alias: str | None,
+    note: str,
+    evaluated_at: str,
+    advice_id: str,
+    action: str,
+    reason: str,
+    decision: Decision | None,
+    report: DriftReport | None,
+    fingerprint: DataFingerprint | None,
+    measured: float | None,
+    candidate_version: str | None = None,
+) -> Recommendation:
+    per_step = decision.staleness_per_step if decision is not None else 0.0
+    accumulated = decision.accumulated_staleness if decision is not None else 0.0
+    sd = decision.uncertainty if decision is not None else math.inf
+    confidence = decision.confidence if decision is not None else 0.0
+    evidence: tuple[str, ...] = decision.evidence if decision is not None else ()
+    if not math.isfinite(per_step):
+        per_step = 0.0
     if report is not None and "fingerprint" not in evidence:
         evidence = (*evidence, "fingerprint")
     if report is not None:
-        evidence = (*evidence, *_unseen_categories(served.fingerprint, current_fingerprint))
-        evidence = (*evidence, *report.notes)  # identifier-like and high-cardinality columns
+        evidence = (
+            *evidence,
+            *_unseen_categories(served.fingerprint, fingerprint),
+            *getattr(report, "notes", ()),
+        )
     if served.notes:
         evidence = (*evidence, *(f"missing: {n}" for n in served.notes))
     money = cost.to_money
     prefix = f"{note}; " if note else ""
-    headline = _headline(action, served.version, candidate)
-    text = f"{prefix}{headline}: {reason}"
+    text = f"{prefix}{_headline(action, served.version, candidate_version)}: {reason}"
     if action in ("keep", "retrain"):
         c = cost.currency
         text += (
-            f" (in money: {money(staleness.per_step):,.2f} {c}/window, "
-            f"{money(staleness.accumulated):,.2f} {c} since deploy, "
+            f" (in money: {money(per_step):,.2f} {c}/window, "
+            f"{money(accumulated):,.2f} {c} since deploy, "
             f"retrain {cost.retrain_cost:,.2f} {c})"
         )
     if len(text) > MAX_REASON:
@@ -240,29 +355,32 @@ def compute_advice(
         window=current.window,
         window_seq=current.seq,
         currency=cost.currency,
-        cost_per_step=money(staleness.per_step),
-        accumulated_cost=money(staleness.accumulated),
+        cost_per_step=money(per_step),
+        accumulated_cost=money(accumulated),
         retrain_cost=cost.retrain_cost,
-        staleness_per_step=staleness.per_step,
-        accumulated_staleness=staleness.accumulated,
+        staleness_per_step=per_step,
+        accumulated_staleness=accumulated,
         retrain_cost_loss=cost.alpha,
-        break_even_steps=break_even(cost.alpha, staleness.per_step),
-        uncertainty=staleness.sd if math.isfinite(staleness.sd) else 0.0,
-        confidence=staleness.confidence * _MISSING_EVIDENCE_WEIGHT ** len(served.notes),
+        break_even_steps=break_even(cost.alpha, per_step),
+        uncertainty=sd if math.isfinite(sd) else 0.0,
+        confidence=confidence * _MISSING_EVIDENCE_WEIGHT ** len(served.notes),
         evidence=evidence,
         top_features=tuple(report.top(TOP_FEATURES)) if report is not None else (),
         evaluated_at=evaluated_at,
-        data_digest=current_fingerprint.digest if current_fingerprint is not None else "",
+        data_digest=fingerprint.digest if fingerprint is not None else "",
         advice_id=advice_id,
         alias=alias,
-        candidate_version=candidate,
+        candidate_version=candidate_version,
         measured_loss=measured,
+        engine_action=_engine_action(decision),
     )
 
 
 def _headline(action: str, version: str, candidate: str | None) -> str:
     if action == "promote":
         return f"promote v{candidate} over the served v{version}"
+    if action == "rollback":
+        return f"roll back from the served v{version} to v{candidate}"
     if action == "insufficient-evidence":
         return f"too little is known about v{version} to advise"
     return f"{action} v{version}"
@@ -315,232 +433,153 @@ def _birth(version: VersionEvidence, windows: Sequence[WindowRecord]) -> int:
     return born
 
 
-def _observation(
+def registry_observation(
     versions: Sequence[VersionEvidence],
     served: VersionEvidence,
     windows: Sequence[WindowRecord],
     current: WindowRecord,
     alpha: float,
-) -> Observation:
-    """The engine's view of the registry: windows at matrix indices ``1..n``, versions by birth."""
+    *,
+    candidate: VersionEvidence | None = None,
+) -> RegistryView:
+    """The engine's view of the registry: the one translation between the two.
+
+    - **Columns** are the advisor's windows in time order, at matrix indices ``1..n`` (index 0
+      stands for the time before the first window).
+    - **Rows** are versions, at the index of the last window first seen before they were created
+      (their *birth*: the data they could have been trained on). Where several versions share a
+      birth, the served one is kept, else the newest.
+    - ``losses[row, column]`` is the loss a version was measured at on a later window;
+      ``val_loss[row]`` its logged validation loss.
+    - **The step.** When the current window holds measured losses (labels arrived), the advice is
+      for the next window: the step is ``n + 1``, and a retrain is trained on the current window.
+      Without labels, the advice is for the current window itself: the step is ``n``.
+    - **The served row** is the served version's birth; it was deployed at the first window of
+      its latest spell in service.
+    - **A candidate** (a version to judge in the gate) is the challenger: it takes row
+      ``step - 1``, the freshest model there is.
+    - **Drift** ``D[row, column]`` is the recorded drift of a window's data from the row's
+      version's reference, for the windows that have data.
+
+    Examples
+    --------
+    >>> v1 = VersionEvidence("1", created_ms=0, val_loss=0.10)
+    >>> history = [WindowRecord(0, "w0", 10, "1", {"1": 0.12}),
+    ...            WindowRecord(1, "w1", 20, "1", {"1": 0.15})]
+    >>> view = registry_observation([v1], v1, history, history[-1], alpha=0.5)
+    >>> obs = view.observation
+    >>> obs.step, obs.served, obs.deployed_at, obs.label_delay, float(obs.losses[0, 2])
+    (3, 0, 1, 1, 0.15)
+    """
     position = {r.seq: i for i, r in enumerate(windows, start=1)}
     now = position[current.seq]
-    step = now + 1
-    T = step + 1
-    # One version per birth index: the served one where it is among them, else the one measured
-    # most often, the newest on a tie.
+    labelled_now = bool(current.measured)
+    step = now + 1 if labelled_now else max(now, 1)
+    T = max(step, now) + 1
+    ready = [v for v in versions if v.status == "READY" or v.version == served.version]
     by_row: dict[int, VersionEvidence] = {}
-    counts = {v.version: sum(v.version in r.measured for r in windows) for v in versions}
-    for version in sorted(versions, key=lambda v: v.number):
+    for version in sorted(ready, key=lambda v: v.number):
+        if candidate is not None and version.version == candidate.version:
+            continue
         row = _birth(version, windows)
         if row >= step:
             continue
         held = by_row.get(row)
-        if (
-            held is None
-            or version.version == served.version
-            or (held.version != served.version and counts[version.version] >= counts[held.version])
-        ):
+        if held is None or held.version != served.version:
             by_row[row] = version
     served_row = _birth(served, windows)
+    served_row = min(served_row, step - 1)
     by_row[served_row] = served
+    challenger = None
+    if candidate is not None:
+        challenger = step - 1
+        if challenger == served_row:
+            raise InvalidInputError(
+                f"candidate v{candidate.version} cannot be judged against the served "
+                f"v{served.version}: both hold the latest data (window {current.window!r}); "
+                "advise on the next window first"
+            )
+        by_row[challenger] = candidate
     losses = np.full((T, T), np.nan)
     val_loss = np.full(T, np.nan)
+    drift = np.full((T, T), np.nan)
     for row, version in by_row.items():
         if version.val_loss is not None:
             val_loss[row] = version.val_loss
         for record in windows:
             column = position[record.seq]
+            if row >= column:
+                continue
             loss = record.measured.get(version.version)
-            if loss is not None and row < column:
+            if loss is not None and column < step:
                 losses[row, column] = loss
-    labelled = [c for c in range(1, now + 1) if np.isfinite(losses[:, c]).any()]
+            score = record.drift.get(version.version)
+            if score is not None:
+                drift[row, column] = score
+    labelled = [c for c in range(1, step) if np.isfinite(losses[:, c]).any()]
     last_labelled = labelled[-1] if labelled else 0
     deployed_at = now
     for record in reversed(windows[: now - 1]):
         if record.served_version != served.version:
             break
         deployed_at = position[record.seq]
-    deployed_at = max(deployed_at, served_row + 1)
+    deployed_at = min(max(deployed_at, served_row + 1), step)
     losses.flags.writeable = False
     val_loss.flags.writeable = False
-    return Observation(
+    drift.flags.writeable = False
+    observation = Observation(
         step=step,
         served=served_row,
-        deployed_at=min(deployed_at, now),
+        deployed_at=deployed_at,
         models=tuple(sorted(by_row)),
         losses=losses,
         val_loss=val_loss,
         retrain_cost=alpha,
-        label_delay=step - last_labelled,
+        label_delay=max(step - last_labelled, 1),
         windows=Windows(None, step + 1),
+        challenger=challenger,
+        drift=WindowDrift(scores=drift, visible=min(now + 1, step + 1)),
     )
+    return RegistryView(observation, dict(by_row), position)
 
 
-def _age_curve_staleness(obs: Observation, strategy: str) -> _Staleness | None:
-    """The chosen policy's decision, when the history holds an age curve; else None."""
-    estimate = estimate_step(obs)
-    if not estimate.evidence or estimate.fresh is None or len(estimate.fresh.age_curve) < 3:
-        return None
-    decision = make_policy(strategy).start().decide(obs)
-    return _Staleness(
-        per_step=decision.staleness_per_step,
-        sd=decision.uncertainty,
-        accumulated=decision.accumulated_staleness,
-        confidence=decision.confidence,
-        evidence=decision.evidence,
-        action=decision.action,
-        reason=f"{strategy}: {decision.reason}",
-        offset=estimate.fresh.offset,
-    )
-
-
-def _early_staleness(
-    versions: Sequence[VersionEvidence],
-    served: VersionEvidence,
-    windows: Sequence[WindowRecord],
-    current: WindowRecord,
-    report: DriftReport | None,
-    alpha: float,
-) -> _Staleness:
-    """Break-even on what one version alone shows, for a history too short for an age curve.
-
-    Per window, the served version's staleness is, by the first that applies:
-
-    - its measured loss less its own loss in its first window in service (the closest thing to
-      a fresh model's loss on this stream; window difficulty is not separated from age);
-    - its measured loss less its calibrated validation loss;
-    - the drift of the window from its reference times a loss-per-drift slope fitted on the
-      history (:class:`~mlflow_staleness.estimators.SimilarityEstimator`, from a prior at first).
-    """
-    val = {v.version: v.val_loss for v in versions if v.val_loss is not None}
-    pairs = [
-        (record.drift[name], loss - val[name], True)
-        for record in windows
-        for name, loss in record.measured.items()
-        if name in val and name in record.drift and math.isfinite(loss)
-    ]
-    relation = SimilarityEstimator().fit(pairs)
-    born = _birth(served, windows)
-    own = [
-        r.measured[served.version]
-        for position, r in enumerate(windows, start=1)
-        if position > born and served.version in r.measured
-    ]
-    baseline = own[0] if len(own) > 1 else None
-    if baseline is not None and served.val_loss is not None:
-        # a version already stale in its first window must not become its own yardstick
-        baseline = min(baseline, served.val_loss + relation.prior_offset)
-    scatter = float(np.std(own, ddof=1)) if len(own) > 2 else relation.sigma_
-
-    def excess(record: WindowRecord, drift: float | None) -> tuple[float, float, str] | None:
-        loss = record.measured.get(served.version)
-        if loss is not None and baseline is not None:
-            return loss - baseline, scatter, "measured"
-        if loss is not None and served.val_loss is not None:
-            return loss - served.val_loss - relation.prior_offset, relation.sigma_, "measured"
-        if drift is not None:
-            spread = math.hypot(relation.slope_sd_ * drift, relation.sigma_ / 2)
-            return relation.slope_ * drift, spread, "fingerprint"
-        return None
-
-    drift_now = report.score if report is not None else current.drift.get(served.version)
-    now = excess(current, drift_now)
-    if now is None:
-        return _Staleness(
-            0.0,
-            math.inf,
-            0.0,
-            0.0,
-            (),
-            "insufficient-evidence",
-            "no labels with a validation loss, no fingerprint to measure drift against, and no "
-            "history of measured windows; log a reference (mlflow_staleness.log_reference) or "
-            "pass labels",
-            math.nan,
-        )
-    per_step, sd, kind = now
-    earlier = [r for r in windows if r.seq < current.seq]
-    first = 0
-    for i in range(len(earlier) - 1, -1, -1):
-        if earlier[i].served_version != served.version:
-            first = i + 1
-            break
-    accumulated, variance = max(per_step, 0.0), sd**2
-    for record in earlier[first:]:
-        past = excess(record, record.drift.get(served.version))
-        value, spread = (past[0], past[1]) if past is not None else (per_step, sd)
-        accumulated += max(value, 0.0)
-        variance += spread**2
-    per_step = max(per_step, 0.0)
-    margin = accumulated - alpha
-    base = 0.15 + 0.5 * len(own) / (len(own) + relation.min_pairs)
-    confidence = sign_confidence(margin, math.sqrt(variance), base)
-    if kind == "measured" and baseline is not None:
-        evidence: tuple[str, ...] = ("measured", "own-baseline")
-        basis = f"its loss now against its first window in service ({baseline:.4f})"
-    elif kind == "measured":
-        evidence = ("measured", "validation")
-        basis = "its loss now against its validation loss"
-    else:
-        evidence = ("fingerprint", "similarity")
-        basis = f"drift {drift_now:.2f} x loss-per-drift {relation.slope_:.3f} " + (
-            "fitted" if relation.n_pairs_ >= relation.min_pairs else "(prior)"
-        )
-    action = "retrain" if margin >= 0 else "keep"
-    verb = "reached" if action == "retrain" else "is below"
-    reason = (
-        f"break-even on one version's evidence ({basis}): stale by {per_step:.4f}/window, "
-        f"accumulated {accumulated:.4f} since deploy {verb} the retrain cost {alpha:.4f}"
-    )
-    return _Staleness(
-        per_step,
-        math.sqrt(variance),
-        accumulated,
-        confidence,
-        evidence,
-        action,
-        reason,
-        relation.offset_,
-    )
-
-
-def _promotion(
-    versions: Sequence[VersionEvidence],
-    served: VersionEvidence,
-    current: WindowRecord,
-    staleness: _Staleness,
-    cost: CostModel,
-) -> tuple[str, str] | None:
-    """``(candidate, reason)`` when a newer version beats the served one by more than the
-    switching risk per window; else None."""
-    offset = staleness.offset if math.isfinite(staleness.offset) else 0.0
-    measured = current.measured.get(served.version)
-    if measured is not None:
-        served_loss = measured
-    elif served.val_loss is not None and staleness.action != "insufficient-evidence":
-        served_loss = served.val_loss + offset + staleness.per_step
-    else:
-        return None
+def _switch(
+    view: RegistryView, served: VersionEvidence, cost: CostModel
+) -> tuple[str, str, str, float] | None:
+    """``(action, version, reason, gain per window)`` when another ready version beat the served
+    one on the windows it served, clearly and by more than the switching risk; else None."""
+    obs = view.observation
+    losses = np.asarray(obs.losses)
+    served_row = obs.served
+    columns = [
+        c
+        for c in range(max(obs.deployed_at - 1, served_row + 1), obs.step)
+        if np.isfinite(losses[served_row, c])
+    ][-SWITCH_WINDOWS:]
     risk = cost.to_loss(cost.risk_cost)
-    best: tuple[float, VersionEvidence] | None = None
-    for version in versions:
-        if version.number <= served.number or version.status != "READY":
+    best: tuple[float, int, float, int] | None = None
+    for row, version in view.rows.items():
+        if row == served_row or version.status != "READY":
             continue
-        loss = current.measured.get(version.version)
-        if loss is None and version.val_loss is not None:
-            loss = version.val_loss + offset
-        if loss is None:
+        both = [c for c in columns if row < c and np.isfinite(losses[row, c])]
+        if len(both) < SWITCH_MIN_WINDOWS:
             continue
-        gain = served_loss - loss
-        if gain > risk and (best is None or gain > best[0]):
-            best = (gain, version)
+        gaps = losses[served_row, both] - losses[row, both]
+        gain = float(np.mean(gaps))
+        se = float(np.std(gaps, ddof=1)) / math.sqrt(len(both))
+        if gain - SWITCH_Z * se > max(risk, 0.0) and (best is None or gain > best[0]):
+            best = (gain, row, se, len(both))
     if best is None:
         return None
-    gain, version = best
-    basis = "measured on this window" if version.version in current.measured else "validation"
-    return version.version, (
-        f"v{version.version} is expected to lose {gain:.4f} less per window ({basis}; "
-        f"{cost.to_money(gain):,.2f} {cost.currency}), more than the switching risk "
-        f"{cost.risk_cost:,.2f} {cost.currency}; promoting is cheaper than retraining"
+    gain, row, se, n = best
+    version = view.rows[row]
+    action = "promote" if version.number > served.number else "rollback"
+    return (
+        action,
+        version.version,
+        f"v{version.version} lost {gain:.4f} less per window than the served v{served.version} "
+        f"on the same {n} windows (+- {se:.4f}; {cost.to_money(gain):,.2f} {cost.currency}), more "
+        f"than the switching risk {cost.risk_cost:,.2f} {cost.currency}: switching needs no "
+        "retrain",
+        gain,
     )

@@ -40,7 +40,7 @@ from mlflow_staleness.adapter import (
 from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT, request_bounds
 from mlflow_staleness.adapter.permissions import check_write_permission
 from mlflow_staleness.adapter.reading import advisor_experiment
-from mlflow_staleness.advice import VersionEvidence, compute_advice, merge_window
+from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advice, merge_window
 from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
@@ -319,6 +319,7 @@ class Advisor:
         metrics: Mapping[str, float] | None = None,
         metric_key: str | None = None,
         greater_is_better: bool | None = None,
+        candidate: str | int | None = None,
     ) -> Recommendation:
         """Advise on ``current_data``; write the advice back unless ``dry_run``.
 
@@ -344,6 +345,12 @@ class Advisor:
             is read from them (``accuracy_score`` for an error rate, ``mean_absolute_error`` for
             MAE ...; or the metric named by ``metric_key``, a score when ``greater_is_better``). See
             :func:`mlflow_staleness.advise_after_evaluate`.
+        candidate
+            A version to judge now against the served one (the policy's gate): ``promote`` it or
+            keep the served version. Default: the newest ready version when it is newer than the
+            served one and no advice has judged it yet (a version registered after a retrain
+            advice is judged on the next call, even on the same window). Pass ``"none"`` to
+            advise on the served version alone.
         """
         if metrics is not None and labels is not None:
             raise InvalidInputError(
@@ -353,7 +360,7 @@ class Advisor:
         evaluation = None if metrics is None else (metrics, metric_key, greater_is_better)
         with request_bounds(self.server_timeout):
             rec, plan, ctx = self._prepare(
-                current_data, labels, predictions, window, apply, evaluation
+                current_data, labels, predictions, window, apply, evaluation, candidate
             )
             self.last_plan = plan
             if dry_run:
@@ -369,6 +376,7 @@ class Advisor:
         window: str | None,
         apply: bool,
         evaluation: tuple[Mapping[str, Any], str | None, bool | None] | None = None,
+        candidate: str | int | None = None,
     ) -> tuple[Recommendation, list[Write], _Context]:
         window = _window_label(window)
         _check_experiment_name(self.model_name)
@@ -436,6 +444,7 @@ class Advisor:
             note=ctx.note,
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
+            candidate=_candidate(candidate, ctx.versions, served, history),
         )
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
         document = advice_document(rec.to_dict(), cost_settings(ctx.settings.cost))
@@ -608,6 +617,54 @@ def _check_recorded_evidence(served: VersionEvidence) -> None:
             f"expected a finite number. Log a finite loss on run {served.run_id}, or name "
             f"another metric with --loss-key"
         )
+
+
+def _candidate(
+    asked: str | int | None,
+    versions: Sequence[VersionEvidence],
+    served: VersionEvidence,
+    history: Sequence[WindowRecord],
+) -> VersionEvidence | None:
+    """The version the gate judges now: the one asked for, else the newest ready version newer
+    than the served one that no advice has judged yet; None for none."""
+    if isinstance(asked, str) and asked.strip().lower() == "none":
+        return None
+    by_version = {v.version: v for v in versions}
+    if asked is not None:
+        key = str(asked).strip().removeprefix("v")
+        version = by_version.get(key)
+        if version is None:
+            known = ", ".join(sorted(by_version, key=int)) or "none"
+            raise RegistryError(
+                f"candidate version {asked!r} does not exist (versions: {known}); name a "
+                f"registered version, or 'none'"
+            )
+        if version.version == served.version:
+            raise InvalidInputError(
+                f"candidate v{version.version} is the served version: a candidate is judged "
+                f"against it"
+            )
+        if version.status != "READY":
+            raise RegistryError(
+                f"candidate v{version.version} is not ready (its registration is "
+                f"{version.status}); wait for it"
+            )
+        return version
+    judged = {
+        str(r.advice.get("candidate_version"))
+        for r in history
+        if r.advice is not None and r.advice.get("candidate_version") is not None
+    }
+    served_before = {r.served_version for r in history if r.served_version}
+    newer = [
+        v
+        for v in versions
+        if v.status == "READY"
+        and v.number > served.number
+        and v.version not in judged
+        and v.version not in served_before
+    ]
+    return max(newer, key=lambda v: v.number) if newer else None
 
 
 def _window_label(window: str | None) -> str:

@@ -34,7 +34,7 @@ Exit codes:
   0  success
   1  a bad value, file, cost, registry state or server problem (one line on stderr)
   2  misuse of the command line: unknown or missing option, conflicting flags
-  3  --fail-on-retrain was given and the advice is retrain or promote
+  3  --fail-on-retrain was given and the advice is retrain, promote or rollback
   4  --min-confidence was given and the advice is below it, or insufficient-evidence
 Codes 3 and 4 apply under --dry-run too; 3 wins over 4.
 """
@@ -223,7 +223,9 @@ def _say(ctx: click.Context, message: str) -> None:
 @click.option("--cost-file", help="TOML file of costs (below the flags, above the stored ones).")
 @click.option("--json", "as_json", is_flag=True, help="Print the advice as JSON on stdout.")
 @click.option("--dry-run", is_flag=True, help="Print every write it would make; make none.")
-@click.option("--fail-on-retrain", is_flag=True, help="Exit 3 when the advice is retrain/promote.")
+@click.option(
+    "--fail-on-retrain", is_flag=True, help="Exit 3 when the advice is retrain/promote/rollback."
+)
 @click.option("--min-confidence", help="Exit 4 when the confidence is below this (0..1).")
 @click.option(
     "--set-alias", help="Point this alias at the served version while retrain is advised."
@@ -232,7 +234,9 @@ def _say(ctx: click.Context, message: str) -> None:
     "--transition-stage", help="On promote, move the candidate to this stage (deprecated)."
 )
 @click.option(
-    "--promote", is_flag=True, help="On promote, point the serving alias at the candidate."
+    "--promote",
+    is_flag=True,
+    help="On promote or rollback, point the serving alias at the candidate.",
 )
 @click.option("--all", "all_models", is_flag=True, help="Advise every configured model.")
 @click.option("--filter", "filter_string", help="With --all: e.g. \"name LIKE 'fraud-%'\".")
@@ -322,7 +326,7 @@ def _print_advice(rec) -> None:
 
 
 def _exit_code(rec, fail_on_retrain: bool, minimum: float | None) -> int:
-    if fail_on_retrain and rec.action in ("retrain", "promote"):
+    if fail_on_retrain and rec.action in ("retrain", "promote", "rollback"):
         _echo(f"retrain recommended: {rec.reason}", err=True)
         return EXIT_RETRAIN
     if minimum is not None and (rec.action == "insufficient-evidence" or rec.confidence < minimum):

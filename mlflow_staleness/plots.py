@@ -31,7 +31,7 @@ _FIGSIZE = (9.0, 5.0)
 _DPI = 100
 _MAX_TICKS = 12
 _MAX_LABEL_CHARS = 24
-_RETRAIN_ACTIONS = frozenset({"retrain", "promote"})
+_RETRAIN_ACTIONS = frozenset({"retrain", "promote", "rollback"})
 
 # User text is drawn literally: no mathtext for "$...$", no TeX even if the caller's rcParams ask.
 _LITERAL: dict[str, Any] = {"parse_math": False, "usetex": False}
@@ -53,7 +53,8 @@ def plot_history(
         One mapping per advised window, in order, with keys ``seq`` (int), ``window`` (label),
         ``cost_per_step`` (staleness cost of the served model in that window, money),
         ``accumulated_cost`` (staleness accumulated since the served version was deployed,
-        money), ``action`` (``keep``, ``retrain``, ``promote`` or ``insufficient-evidence``) and
+        money), ``action`` (``keep``, ``retrain``, ``promote``, ``rollback`` or
+        ``insufficient-evidence``) and
         ``version`` (the served model version). A missing, ``None`` or non-finite number is
         skipped; the window keeps its place on the x axis.
     retrain_cost

@@ -23,7 +23,7 @@ from mlflow_staleness.exceptions import InvalidInputError
 
 __all__ = ["ACTIONS", "SCHEMA_VERSION", "TAG_PREFIX", "Recommendation", "new_advice_id", "utc_now"]
 
-ACTIONS = ("keep", "retrain", "promote", "insufficient-evidence")
+ACTIONS = ("keep", "retrain", "promote", "rollback", "insufficient-evidence")
 SCHEMA_VERSION = 1
 TAG_PREFIX = "staleness."
 #: The tag that marks a complete advice; written last.
@@ -51,7 +51,7 @@ _STRINGS = (
     "data_digest",
     "advice_id",
 )
-_OPTIONAL_STRINGS = ("alias", "candidate_version", "advisor_run_id")
+_OPTIONAL_STRINGS = ("alias", "candidate_version", "advisor_run_id", "engine_action")
 _LISTS = ("evidence", "top_features")
 MAX_REASON = 500  # characters; the one line a person reads in the MLflow UI
 
@@ -72,6 +72,10 @@ class Recommendation:
 
     Money fields are in ``currency``; ``*_staleness`` and ``*_loss`` fields are in loss units
     (the model's own loss, lower is better). ``confidence`` lies in ``[0, 1]``.
+    ``engine_action`` is what the policy decided on the registry's evidence (``keep``,
+    ``retrain``, ``deploy`` or ``reject``), exactly as a backtest of it would; ``action`` differs
+    from it only when switching to an existing version is cheaper (``rollback``, or ``promote``
+    of a version measured better).
 
     Examples
     --------
@@ -116,6 +120,7 @@ class Recommendation:
     candidate_version: str | None = None
     measured_loss: float | None = None
     advisor_run_id: str | None = None
+    engine_action: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

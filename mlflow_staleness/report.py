@@ -32,12 +32,14 @@ _HEADLINES = {
     "keep": "Keep the served model",
     "retrain": "Retrain now",
     "promote": "Promote the newer version",
+    "rollback": "Roll back to the older version",
     "insufficient-evidence": "Not enough evidence to advise",
 }
 _COLOURS = {
     "keep": "#1b7f3b",
     "retrain": "#b42318",
     "promote": "#175cd3",
+    "rollback": "#175cd3",
     "insufficient-evidence": "#7a5a00",
 }
 _EVIDENCE = {

@@ -56,8 +56,15 @@ class DemoStore:
         target: str,
         val_loss: float,
         run_name: str,
+        *,
+        metric: str = "error_rate",
+        trusted_types: tuple[str, ...] = ("sklearn.tree._tree.Tree",),
     ) -> str:
-        """Log ``model`` with its reference in a new run, register it; return the version."""
+        """Log ``model`` with its reference in a new run, register it; return the version.
+
+        ``metric`` is how its loss is measured (``error_rate``, ``mae`` ...); ``trusted_types``
+        are the classes inside the model that loading it back may build (the model was trained by
+        the caller, so they are safe)."""
         features = reference.drop(columns=[target])
         with mlflow_errors(f"registering a version of {model_name!r}", self.uri):
             run = self.client.create_run(self.training_id, run_name=run_name)
@@ -69,8 +76,7 @@ class DemoStore:
                     str(path),
                     pip_requirements=["scikit-learn", "pandas"],
                     signature=infer_signature(features, model.predict(features)),  # type: ignore[attr-defined]
-                    # the demo trains these trees itself, so loading them back is safe
-                    skops_trusted_types=["sklearn.tree._tree.Tree"],
+                    skops_trusted_types=list(trusted_types),
                 )
                 self.client.log_artifacts(run_id, str(path), "model")
             log_reference(
@@ -78,7 +84,7 @@ class DemoStore:
                 target=target,
                 loss=val_loss,
                 run_id=run_id,
-                metric="error_rate",
+                metric=metric,
                 tracking_uri=self.uri,
             )
             self.client.set_terminated(run_id)

@@ -126,7 +126,9 @@ def plan_advice(
         for name in _METRIC_FIELDS
         if numbers.get(name) is not None
     }
-    metrics[f"{TAG_PREFIX}retrain_advised"] = float(rec.action in ("retrain", "promote"))
+    metrics[f"{TAG_PREFIX}retrain_advised"] = float(
+        rec.action in ("retrain", "promote", "rollback")
+    )
     writes.append(
         Write(
             "log-metrics",
@@ -181,7 +183,7 @@ def _actions(
             writes.append(Write("set-alias", model, set_alias, rec.version))
         elif rec.action == "keep" and set_alias in aliases:
             writes.append(Write("delete-alias", model, set_alias, aliases[set_alias]))
-    if rec.action == "promote" and rec.candidate_version:
+    if rec.action in ("promote", "rollback") and rec.candidate_version:
         if serving_alias and aliases.get(serving_alias) != rec.candidate_version:
             writes.append(Write("set-alias", model, serving_alias, rec.candidate_version))
         if transition_stage:

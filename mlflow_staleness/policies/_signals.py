@@ -87,16 +87,22 @@ def beyond_curve(
     last = min(obs.last_labelled, losses.shape[0] - 1)
     served = obs.served
     _, exact = fresh_windows(losses, fresh.first, last)
-    if exact.size < 2:
+    if exact.size == 0:
         return BeyondCurve()
     # The fresh loss to compare with is the latest known: a level that the last retrain measured
     # as window difficulty becomes the new normal, and is not taken for staleness again.
     typical = float(np.mean(exact[-REFERENCE_WINDOWS:]))
-    fresh_sd = max(float(np.std(exact, ddof=1)), fresh.sd_floor)
-    threshold = signals.level_z * fresh_sd
-
     windows = np.arange(max(obs.deployed_at, served + 1, fresh.first), last + 1)
     own = losses[served, windows]
+    if exact.size > 1:
+        scatter = float(np.std(exact, ddof=1))
+    else:
+        # One fresh loss says nothing of how windows differ: the served model's own changes from
+        # window to window stand in for it (a robust scale, so a step or a trend does not count).
+        scatter = _robust_step_scatter(own[np.isfinite(own)], fresh.typical_sd)
+    fresh_sd = max(scatter, fresh.sd_floor)
+    threshold = signals.level_z * fresh_sd
+
     exactly_measured = np.isfinite(losses[windows - 1, windows]) & (windows - 1 != served)
     use = np.isfinite(own) & ~exactly_measured  # measured windows: the served deviation has them
     windows, own = windows[use], own[use]
@@ -116,6 +122,16 @@ def beyond_curve(
         fresh_sd=fresh_sd,
         n_windows=int(windows.size),
     )
+
+
+def _robust_step_scatter(values: np.ndarray, fallback: float) -> float:
+    """Standard deviation of a series' noise from its window-to-window changes: the median
+    absolute change, scaled to a normal's standard deviation (``fallback`` with fewer than three
+    values)."""
+    if values.size < 3:
+        return fallback
+    changes = np.abs(np.diff(values))
+    return float(np.median(changes)) * 1.4826 / math.sqrt(2.0)
 
 
 def _drift(obs: Observation, windows: np.ndarray, excess: np.ndarray) -> tuple[float, float]:

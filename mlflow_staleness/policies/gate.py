@@ -44,7 +44,8 @@ def evidence_gate(obs: Observation, signals: Signals | None = None) -> Decision:
 
     .. math:: rac{\mu_v / \sigma_v^2 + \mu_s / \sigma_s^2}{1/\sigma_v^2 + 1/\sigma_s^2} \ge 0.
 
-    With fewer than two calibration gaps, no validation loss, or no labelled loss of the served
+    With fewer than two calibration gaps, the offset is 0 (or the one gap) and :math:`\sigma_v`
+    the scatter of every known loss. Without a validation loss, or a labelled loss of the served
     model, the challenger is deployed: a retrain was paid for because the served model looked
     stale. The verdict's ``staleness_per_step`` is that expected saving.
     """
@@ -58,7 +59,7 @@ def evidence_gate(obs: Observation, signals: Signals | None = None) -> Decision:
     gaps = losses[earlier, earlier + 1] - val_loss[earlier] if earlier.size else np.zeros(0)
     gaps = gaps[np.isfinite(gaps)]
     has_val = challenger is not None and bool(np.isfinite(val_loss[challenger]))
-    if not has_val or not math.isfinite(served_loss) or gaps.size < 2:
+    if not has_val or not math.isfinite(served_loss):
         return Decision(
             step=obs.step,
             action="deploy",
@@ -69,10 +70,16 @@ def evidence_gate(obs: Observation, signals: Signals | None = None) -> Decision:
     before = replace(obs, challenger=None, models=tuple(m for m in obs.models if m != challenger))
     estimate = estimate_step(before, signals)
     floor = estimate.fresh.sd_floor if estimate.fresh is not None else 1e-12
-    offset = float(np.mean(gaps))
+    # Fewer than two earlier versions say little of how validation losses carry to the next
+    # window: then no offset is assumed, and the scatter of every known loss is its doubt.
+    fallback = estimate.fresh.typical_sd if estimate.fresh is not None else math.inf
+    offset = float(np.mean(gaps)) if gaps.size else 0.0
     expected_challenger = float(val_loss[challenger]) + offset
     by_validation = served_loss - expected_challenger
-    validation_sd = max(float(np.std(gaps, ddof=1)) * math.sqrt(1.0 + 1.0 / gaps.size), floor)
+    if gaps.size > 1:
+        validation_sd = max(float(np.std(gaps, ddof=1)) * math.sqrt(1.0 + 1.0 / gaps.size), floor)
+    else:
+        validation_sd = max(fallback, floor)
     by_staleness = estimate.staleness
     staleness_sd = estimate.sd
     if estimate.fresh is not None:
