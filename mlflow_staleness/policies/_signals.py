@@ -44,6 +44,9 @@ LEVEL_Z = 2.0
 FULL_COUNT = 4.0
 #: The latest exact fresh losses whose mean is the level's reference.
 REFERENCE_WINDOWS = 3
+#: At a cold start (one version, one or two windows), the prior noise of the loss level, as a
+#: share of the reference level.
+COLD_NOISE = 0.2
 #: Standard errors the drift prediction must clear before it counts.
 DRIFT_Z = 3.0
 #: Pseudo-observations that shrink the drift slope towards 0.
@@ -87,19 +90,30 @@ def beyond_curve(
     last = min(obs.last_labelled, losses.shape[0] - 1)
     served = obs.served
     _, exact = fresh_windows(losses, fresh.first, last)
-    if exact.size == 0:
-        return BeyondCurve()
-    # The fresh loss to compare with is the latest known: a level that the last retrain measured
-    # as window difficulty becomes the new normal, and is not taken for staleness again.
-    typical = float(np.mean(exact[-REFERENCE_WINDOWS:]))
     windows = np.arange(max(obs.deployed_at, served + 1, fresh.first), last + 1)
     own = losses[served, windows]
+    measured_own = own[np.isfinite(own)]
     if exact.size > 1:
+        # The fresh loss to compare with is the latest known: a level that the last retrain
+        # measured as window difficulty becomes the new normal, not staleness again.
+        typical = float(np.mean(exact[-REFERENCE_WINDOWS:]))
         scatter = float(np.std(exact, ddof=1))
     else:
-        # One fresh loss says nothing of how windows differ: the served model's own changes from
-        # window to window stand in for it (a robust scale, so a step or a trend does not count).
-        scatter = _robust_step_scatter(own[np.isfinite(own)], fresh.typical_sd)
+        # A cold start: at most one fresh loss (the served model's own first window). Its
+        # calibrated validation loss is a fresh level too, and the lower of the two is the
+        # reference; the served model's window-to-window changes give the noise, or, with fewer
+        # than three windows, a prior of COLD_NOISE of the reference.
+        candidates = [float(v) for v in exact]
+        val_loss = np.asarray(obs.val_loss)
+        if np.isfinite(val_loss[served]):
+            candidates.append(float(val_loss[served]) + _offset(obs, losses, val_loss))
+        if not candidates:
+            return BeyondCurve()
+        typical = min(candidates)
+        if measured_own.size >= 3:
+            scatter = _robust_step_scatter(measured_own, fresh.typical_sd)
+        else:
+            scatter = COLD_NOISE * abs(typical)
     fresh_sd = max(scatter, fresh.sd_floor)
     threshold = signals.level_z * fresh_sd
 
@@ -122,6 +136,17 @@ def beyond_curve(
         fresh_sd=fresh_sd,
         n_windows=int(windows.size),
     )
+
+
+def _offset(obs: Observation, losses: np.ndarray, val_loss: np.ndarray) -> float:
+    """Mean gap between the other models' validation losses and their next window's loss (how
+    much a validation split flatters); 0 without any."""
+    others = np.array([m for m in obs.models if m != obs.served and m + 1 < losses.shape[0]])
+    if others.size == 0:
+        return 0.0
+    gaps = losses[others, others + 1] - val_loss[others]
+    gaps = gaps[np.isfinite(gaps)]
+    return float(np.mean(gaps)) if gaps.size else 0.0
 
 
 def _robust_step_scatter(values: np.ndarray, fallback: float) -> float:

@@ -8,6 +8,7 @@ from statistics import NormalDist
 from mlflow_staleness._validation import check_nonnegative
 from mlflow_staleness.decision import Decision
 from mlflow_staleness.exceptions import InvalidInputError
+from mlflow_staleness.policies._confidence import calibrated
 from mlflow_staleness.policies._estimate import StepEstimate, decision_numbers, estimate_step
 from mlflow_staleness.policies._signals import LEVEL_Z, Signals
 from mlflow_staleness.policies.base import Observation, Policy, keep, retrain
@@ -138,6 +139,7 @@ class Forecast(Policy):
         estimate = estimate_step(obs, self.signals_)
         margin, waiting = self._margin(estimate, obs.retrain_cost)
         numbers = decision_numbers(estimate, obs.retrain_cost, margin, estimate.saving_sd)
+        numbers["confidence"] = calibrated(numbers["confidence"])
         if not estimate.evidence:
             return keep(obs, "no labelled window yet to estimate staleness from", **numbers)
         text = _reason(estimate, self.z_, self.quantile)
