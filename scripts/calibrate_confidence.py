@@ -156,14 +156,14 @@ def report(frame: pd.DataFrame, calibrated: bool) -> str:
     ):
         for c in THRESHOLDS:
             chosen = part[part["confidence"] >= c]
-            share = chosen["right"].mean() if len(chosen) else float("nan")
+            share = f"{chosen['right'].mean():.1%}" if len(chosen) else "(none)"
             rows.append(
                 [
                     scope,
                     f">= {c:g}",
                     len(chosen),
                     f"{len(chosen) / max(len(part), 1):.0%}",
-                    f"{share:.1%}",
+                    share,
                 ]
             )
         rows.append([scope, "all", len(part), "100%", f"{part['right'].mean():.1%}"])
