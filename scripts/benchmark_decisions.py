@@ -121,6 +121,7 @@ REBUILD_DATA_DIR = REPO / "data"
 DEFAULT_CACHE_DIR = REPO / "benchmark-cache"
 DEFAULT_STORE = REPO / "benchmarks" / "decisions" / "matrices"
 DEFAULT_OUT = REPO / "benchmarks" / "decisions"
+E2E_REPORT = DEFAULT_OUT / "e2e.md"
 QUICK_OUT = REPO / "benchmarks" / "decisions-quick"
 
 
@@ -719,6 +720,17 @@ def robustness_section(results: pd.DataFrame) -> str:
     )
 
 
+def e2e_section(path: Path) -> str:
+    """The end-to-end loop through MLflow (``scripts/e2e_replay.py``), as it last ran."""
+    if not path.is_file():
+        return (
+            "## End-to-end through MLflow\n\nNot run yet: `.venv/bin/python "
+            "scripts/e2e_replay.py` writes `benchmarks/decisions/e2e.md`."
+        )
+    body = path.read_text().split("\n", 1)[1].strip()
+    return "## End-to-end through MLflow\n\n" + body
+
+
 def timing_section(main: pd.DataFrame, long: dict[str, float], total: float) -> str:
     rows = []
     for policy, cells in main.groupby("policy", sort=False):
@@ -900,6 +912,9 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.perf_counter
         delay_section(results, main),
         controls_section(main),
         robustness_section(results),
+        e2e_section(E2E_REPORT),
+        "## Confidence\n\nHow often an advice of a given confidence was right: "
+        "`benchmarks/decisions/confidence.md` (`scripts/calibrate_confidence.py`).",
         stream_section(main, order),
         timing_section(main, long, clock() - start),
     ]

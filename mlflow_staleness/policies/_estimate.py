@@ -100,8 +100,10 @@ def estimate_step(obs: Observation, signals: Signals | None = None) -> StepEstim
     saving_sd = _saving_sd(fresh, obs.step - obs.served, length, served.deviation_sd)
     beyond = beyond_curve(obs, fresh, signals)
     evidence = ["age-curve"]
-    if served.n_measured:
+    if served.n_measured or beyond.n_windows:
         evidence.append("measured")
+    if beyond.used_validation:
+        evidence.append("validation")
     if beyond.level > 0 or beyond.level_accumulated > 0:
         evidence.append("own-level")
     if beyond.drift > 0:

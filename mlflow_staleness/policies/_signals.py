@@ -72,6 +72,7 @@ class BeyondCurve:
     drift_slope: float = 0.0  # loss per unit of drift, fitted on the served model's windows
     fresh_sd: float = math.nan  # scatter of fresh losses across windows (the level's noise)
     n_windows: int = 0  # served windows the level was measured on
+    used_validation: bool = False  # the reference is the served model's validation loss
 
     @property
     def now(self) -> float:
@@ -93,6 +94,7 @@ def beyond_curve(
     windows = np.arange(max(obs.deployed_at, served + 1, fresh.first), last + 1)
     own = losses[served, windows]
     measured_own = own[np.isfinite(own)]
+    used_validation = False
     if exact.size > 1:
         # The fresh loss to compare with is the latest known: a level that the last retrain
         # measured as window difficulty becomes the new normal, not staleness again.
@@ -110,6 +112,7 @@ def beyond_curve(
         if not candidates:
             return BeyondCurve()
         typical = min(candidates)
+        used_validation = typical < min([*exact.tolist(), math.inf])
         if measured_own.size >= 3:
             scatter = _robust_step_scatter(measured_own, fresh.typical_sd)
         else:
@@ -121,7 +124,7 @@ def beyond_curve(
     use = np.isfinite(own) & ~exactly_measured  # measured windows: the served deviation has them
     windows, own = windows[use], own[use]
     if windows.size == 0:
-        return BeyondCurve(fresh_sd=fresh_sd)
+        return BeyondCurve(fresh_sd=fresh_sd, used_validation=used_validation)
     excess = own - typical - fresh.excess_of(windows - served)
     above = np.where(excess > FULL_COUNT * threshold, excess, np.maximum(excess - threshold, 0.0))
     level = max(0.0, float(np.mean(excess[-RECENT:])) - threshold)
@@ -135,6 +138,7 @@ def beyond_curve(
         drift_slope=slope,
         fresh_sd=fresh_sd,
         n_windows=int(windows.size),
+        used_validation=used_validation,
     )
 
 
