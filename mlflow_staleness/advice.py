@@ -35,6 +35,7 @@ from mlflow_staleness.fingerprint import DataFingerprint, DriftReport, distance
 from mlflow_staleness.policies import make_policy
 from mlflow_staleness.policies.base import Observation, WindowDrift, Windows, break_even
 from mlflow_staleness.recommendation import MAX_REASON, Recommendation
+from mlflow_staleness.switching import best_switch
 
 __all__ = [
     "RegistryView",
@@ -160,14 +161,6 @@ def merge_window(
 
 
 # ---------------------------------------------------------------------------------- the advice
-#: Windows of the served version's latest service on which another version is compared with it.
-SWITCH_WINDOWS = 6
-#: Fewest such windows before a rollback or a promotion on measured losses is advised.
-SWITCH_MIN_WINDOWS = 3
-#: Standard errors by which the other version's mean loss must beat the served version's.
-SWITCH_Z = 2.0
-
-
 @dataclass(frozen=True)
 class RegistryView:
     """The registry as the engine sees it (see :func:`registry_observation`)."""
@@ -207,11 +200,11 @@ def compute_advice(
       produced), the gate: ``promote`` it, or ``keep`` the served version.
 
     Beyond the engine, the advisor compares the served version with every other ready version on
-    the windows it served, where both were measured: one that was better by more than
-    ``SWITCH_Z`` standard errors and the switching risk (``risk_cost``) per window, on at least
-    ``SWITCH_MIN_WINDOWS`` windows, is advised instead of keeping (``rollback`` to an older
-    version, ``promote`` of a newer one). A retrain decision stands: a fresh model is the larger
-    fix. ``insufficient-evidence`` is returned when there is no measured loss, no validation loss
+    the windows it served, where both were measured (:mod:`mlflow_staleness.switching`): one that
+    was clearly better, by more than the switching risk (``risk_cost``) per window, is advised
+    instead of keeping (``rollback`` to an older version, ``promote`` of a newer one), and instead
+    of a retrain whose expected saving it already delivers.
+    ``insufficient-evidence`` is returned when there is no measured loss, no validation loss
     and no fingerprint to go on.
 
     ``history`` is the advisor's history with ``current`` already merged in (see
@@ -547,39 +540,28 @@ def _switch(
     view: RegistryView, served: VersionEvidence, cost: CostModel
 ) -> tuple[str, str, str, float] | None:
     """``(action, version, reason, gain per window)`` when another ready version beat the served
-    one on the windows it served, clearly and by more than the switching risk; else None."""
+    one on the windows it served, clearly and by more than the switching risk (see
+    :mod:`mlflow_staleness.switching`); else None."""
     obs = view.observation
-    losses = np.asarray(obs.losses)
-    served_row = obs.served
-    columns = [
-        c
-        for c in range(max(obs.deployed_at - 1, served_row + 1), obs.step)
-        if np.isfinite(losses[served_row, c])
-    ][-SWITCH_WINDOWS:]
-    risk = cost.to_loss(cost.risk_cost)
-    best: tuple[float, int, float, int] | None = None
-    for row, version in view.rows.items():
-        if row == served_row or version.status != "READY":
-            continue
-        both = [c for c in columns if row < c and np.isfinite(losses[row, c])]
-        if len(both) < SWITCH_MIN_WINDOWS:
-            continue
-        gaps = losses[served_row, both] - losses[row, both]
-        gain = float(np.mean(gaps))
-        se = float(np.std(gaps, ddof=1)) / math.sqrt(len(both))
-        if gain - SWITCH_Z * se > max(risk, 0.0) and (best is None or gain > best[0]):
-            best = (gain, row, se, len(both))
-    if best is None:
+    rows = [row for row, version in view.rows.items() if version.status == "READY"]
+    switch = best_switch(
+        np.asarray(obs.losses),
+        obs.served,
+        obs.deployed_at,
+        obs.step,
+        rows,
+        risk=cost.to_loss(cost.risk_cost),
+    )
+    if switch is None:
         return None
-    gain, row, se, n = best
-    version = view.rows[row]
+    version = view.rows[switch.row]
     action = "promote" if version.number > served.number else "rollback"
     return (
         action,
         version.version,
-        f"v{version.version} lost {gain:.4f} less per window than the served v{served.version} "
-        f"on the same {n} windows (+- {se:.4f}; {cost.to_money(gain):,.2f} {cost.currency}), more "
-        f"than the switching risk {cost.risk_cost:,.2f} {cost.currency}: switching needs no "
-        "retrain",
-        gain,
+        f"v{version.version} lost {switch.gain:.4f} less per window than the served "
+        f"v{served.version} on the same {switch.windows} windows (+- {switch.se:.4f}; "
+        f"{cost.to_money(switch.gain):,.2f} {cost.currency}), more than the switching risk "
+        f"{cost.risk_cost:,.2f} {cost.currency}: switching needs no retrain",
+        switch.gain,
     )

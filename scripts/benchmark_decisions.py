@@ -83,6 +83,7 @@ from mlflow_staleness.backtest.textbook import textbook_matrix  # noqa: E402
 from mlflow_staleness.costs import oracle_schedule, schedule_cost  # noqa: E402
 from mlflow_staleness.policies import DEFAULT, POLICIES, Policy, make_policy  # noqa: E402
 from mlflow_staleness.policies.drift import ADWINTrigger, KSWINTrigger  # noqa: E402
+from mlflow_staleness.switching import replay_with_switching  # noqa: E402
 
 SEED = 0
 LABEL_DELAY = 1
@@ -94,6 +95,9 @@ QUICK_STREAMS = ("elecdemand_vic2014", "circles-sudden-early-s0")
 FIXED_WARMUP_INTERVALS = range(1, 5)
 HINDSIGHT_INTERVALS = range(1, 36)
 HINDSIGHT = "hindsight-fixed (reference)"
+#: The default policy as the advisor advises it, with switching to existing versions
+#: (mlflow_staleness.switching): not a replay, and its oracle cannot switch.
+ADVISOR = f"{DEFAULT} + switching (advisor)"
 MISSPECIFIED = (0.5, 2.0)
 CONTROL_MIN_ALPHA = 0.2
 COST_TOLERANCE = 1e-9
@@ -389,6 +393,14 @@ def run_stream(job: tuple[StoredMatrix, Sequence[float], bool]) -> list[dict]:
         for label, params, result, seconds in alarms:
             add("main", label, params, scored_schedule(result, matrix, alpha, seconds))
         add("main", HINDSIGHT, *_hindsight(matrix, alpha))
+        start = time.perf_counter()
+        switching = replay_with_switching(make_policy(DEFAULT), matrix.L, alpha, matrix.val_loss)
+        add(
+            "advisor",
+            ADVISOR,
+            f"{switching.n_switches} switches",
+            Scored(switching.cost, switching.n_retrains, 0, time.perf_counter() - start),
+        )
         for label, params in ABLATIONS.items():
             policy = make_policy(DEFAULT, **params)
             add("ablation", label, grid_label(params), scored_replay(policy, matrix, alpha))
@@ -407,7 +419,8 @@ def run_stream(job: tuple[StoredMatrix, Sequence[float], bool]) -> list[dict]:
                 _row(stream, base, "robustness", DEFAULT, "defaults", alpha * factor, scored)
             )
     for row in rows:
-        if row["cost"] < row["oracle_cost"] - COST_TOLERANCE:
+        # (the advisor's switching is not a schedule of retrains: it may beat the oracle)
+        if row["scenario"] != "advisor" and row["cost"] < row["oracle_cost"] - COST_TOLERANCE:
             raise AssertionError(f"{row['policy']} beats the oracle on {row['stream']}")
     return rows
 
@@ -531,6 +544,11 @@ def headline_section(main: pd.DataFrame, order: list[str]) -> str:
         "Geometric mean of cost / oracle (1.000 is the best schedule in hindsight). "
         "Untouched streams were never used to choose or tune anything.\n\n"
         + markdown_table(header, rows)
+        + f"\n\n`{ADVISOR}` is `{DEFAULT}` as the advisor advises it "
+        "(`mlflow_staleness.switching.replay_with_switching`): on top of the policy's retrains, "
+        "it switches to an existing version that was measured better on the same windows "
+        "(`rollback`). That is not a schedule of retrains, so it is not a `replay`, and the "
+        "oracle cannot switch: it can score below 1.000."
     )
 
 
@@ -895,7 +913,7 @@ def run(args: argparse.Namespace, clock: Callable[[], float] = time.perf_counter
             rows.extend(stream_rows)
             log(f"{matrix.stream.name}: {len(stream_rows)} replays")
     results = pd.DataFrame(rows)
-    main = results[results["scenario"] == "main"]
+    main = results[results["scenario"].isin(["main", "advisor"])]
     order = main_order(main)
     long = long_replays() if not args.quick else {}
 

@@ -232,8 +232,11 @@ def test_the_registry_maps_windows_to_columns_and_versions_to_their_birth() -> N
 
     assert (obs.step, obs.served, obs.deployed_at, obs.label_delay) == (4, 2, 3, 1)
     assert obs.models == (0, 2)
-    assert view.rows[0].version == "1" and view.rows[2].version == "2"
-    assert obs.losses[0, 1] == 0.2 and obs.losses[0, 3] == 0.3 and obs.losses[2, 3] == 0.15
+    assert view.rows[0].version == "1"
+    assert view.rows[2].version == "2"
+    assert obs.losses[0, 1] == 0.2
+    assert obs.losses[0, 3] == 0.3
+    assert obs.losses[2, 3] == 0.15
     assert (obs.val_loss[0], obs.val_loss[2]) == (0.1, 0.12)
 
 

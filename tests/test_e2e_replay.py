@@ -40,11 +40,7 @@ def test_the_loop_through_mlflow_takes_the_replays_action_at_every_step(tmp_path
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     text = out.read_text()
     assert "took the replay's action at every step, and its cost equals the replay's" in text
-    rows = [
-        line
-        for line in text.splitlines()
-        if line.startswith(("| circles", "| friedman"))
-    ]
+    rows = [line for line in text.splitlines() if line.startswith(("| circles", "| friedman"))]
     assert len(rows) == 2
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
