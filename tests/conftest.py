@@ -24,6 +24,10 @@ settings.register_profile("ci", derandomize=True, print_blob=True)
 # processes they start send no telemetry.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "true"
+# Two test workers on two cores: scikit-learn's gradient boosting would start a thread per core in
+# each, and oversubscribed OpenMP threads make it 20-40 times slower, for the same results. The
+# processes the tests start inherit this.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
