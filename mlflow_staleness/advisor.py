@@ -537,28 +537,51 @@ class Advisor:
         rows = [r.to_dict() for r in state.history if r.advice is not None]
         return render_report(self.model_name, rows)
 
-    def configure(self, settings: dict[str, Any], *, dry_run: bool = False) -> dict[str, str]:
-        """Store settings as ``staleness.config.*`` tags on the registered model.
+    def configure(
+        self, settings: dict[str, Any], *, dry_run: bool = False, reset: bool = False
+    ) -> dict[str, str]:
+        """Store settings on the registered model, as one document in one tag (atomic).
 
         The new settings are merged over the stored ones (a total replaces stored parts, all four
-        parts replace a stored total); tags of the replaced form are deleted. Returns the stored
-        configuration after the change.
+        parts replace a stored total); with ``reset``, the stored ones are dropped first, and
+        with ``reset`` and no settings, nothing is stored any more. Per-key tags of older
+        versions are removed. Returns the stored configuration after the change, as
+        ``staleness.config.<key>`` = text.
         """
         from mlflow_staleness.adapter.writing import configure_plan
-        from mlflow_staleness.settings import check_layer, config_tags, merge, stored_settings
+        from mlflow_staleness.settings import (
+            check_layer,
+            config_tags,
+            merge,
+            settings_document,
+            stored_settings,
+        )
 
         layer = check_layer(settings, "the arguments")
         with request_bounds(self.server_timeout):
             info = self._reader().model(self.model_name)
-            stored = stored_settings(info.tags)
+            stored = {} if reset else stored_settings(info.tags)
             merged = merge([(stored, "the stored configuration"), (layer, "the arguments")])
-            tags = config_tags(merged)
-            resolve([], stored_tags=tags, model_name=repr(self.model_name), require_cost=False)
-            plan = configure_plan(self.model_name, info.tags, tags)
+            resolve([merged], model_name=repr(self.model_name), require_cost=False)
+            document = None
+            if merged:
+                revision = _revision(info.tags) + 1
+                document = settings_document(merged, revision=revision)
+            plan = configure_plan(self.model_name, info.tags, document)
             self.last_plan = plan
             if not dry_run:
                 self._write(plan, None)
-        return tags
+        return config_tags(merged)
+
+
+def _revision(tags: Mapping[str, str]) -> int:
+    """The stored document's revision; 0 when none is stored or it cannot be read (reset)."""
+    from mlflow_staleness.settings import stored_revision
+
+    try:
+        return stored_revision(tags)
+    except InvalidInputError:
+        return 0
 
 
 _RESERVED_ALIAS = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)

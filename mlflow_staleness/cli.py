@@ -365,13 +365,14 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
 
     from mlflow_staleness.adapter import RegistryReader
     from mlflow_staleness.adapter.connection import request_bounds
-    from mlflow_staleness.settings import CONFIG_PREFIX
+    from mlflow_staleness.settings import SETTINGS_TAG
 
     jobs = options["jobs"]
     with failures():
         advisor = _advisor("-", options["tracking_uri"], options["server_timeout"], ctx)
         reader = RegistryReader(advisor.client)
-        names = reader.model_names(options["filter_string"], tag_prefix=CONFIG_PREFIX)
+        # the settings document, or the per-key tags of older versions
+        names = reader.model_names(options["filter_string"], tag_prefix=SETTINGS_TAG)
     if not names:
         _echo(
             "error: no configured model matches; run `mlflow-staleness configure` first", err=True
@@ -433,11 +434,20 @@ def _model_data(data: Path, name: str) -> Path:
 @click.argument("model")
 @cost_options
 @click.option("--cost-file", help="TOML file of costs to store.")
+@click.option(
+    "--reset",
+    is_flag=True,
+    help="Drop every stored setting first (alone: store none); repairs any stored state.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the tags it would write; write none.")
 @server_options
 @click.pass_context
 def configure(ctx: click.Context, model: str, **options: Any) -> None:
-    """Store MODEL's costs and settings as tags, so that advise needs only the data."""
+    """Store MODEL's costs and settings in one tag, so that advise needs only the data.
+
+    The settings given are merged over the stored ones; with --reset they replace them (and
+    --reset alone removes them all).
+    """
     layer = _cost_layer(options)
     with failures():
         if options["cost_file"]:
@@ -445,12 +455,17 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
 
             file = read_cost_file(options["cost_file"])
             layer = merge([(file, "the cost file"), (layer, "the flags")])
-        if not layer:
-            raise Failure("nothing to configure: give at least one setting, e.g. --retrain-cost")
+        if not layer and not options["reset"]:
+            raise Failure(
+                "nothing to configure: give at least one setting, e.g. --retrain-cost, or --reset"
+            )
         advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
-        tags = advisor.configure(layer, dry_run=options["dry_run"])
+        tags = advisor.configure(layer, dry_run=options["dry_run"], reset=options["reset"])
     verb = "would store" if options["dry_run"] else "stored"
-    _say(ctx, f"{verb} on registered model {model!r}:")
+    if not tags:
+        _say(ctx, f"{verb} no settings on registered model {model!r} (reset)")
+    else:
+        _say(ctx, f"{verb} on registered model {model!r}:")
     for key, value in tags.items():
         _echo(f"  {key} = {value}")
 

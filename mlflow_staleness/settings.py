@@ -1,14 +1,23 @@
 """The advisor's settings for one model, from three layers: flags, a cost file, the model's tags.
 
-``mlflow-staleness configure`` stores the settings as ``staleness.config.*`` tags on the
-registered model, so that the post-evaluation hook, the CLI and CI all advise with the same costs.
-Each layer overrides the one below it; a layer that gives ``retrain_cost`` replaces every part
-given below it (the total lands on ``compute_cost``).
+``mlflow-staleness configure`` stores the settings on the registered model, so that the
+post-evaluation hook, the CLI and CI all advise with the same costs. Each layer overrides the one
+below it; a layer that gives ``retrain_cost`` replaces every part given below it (the total lands
+on ``compute_cost``).
+
+**Stored atomically.** The settings are one JSON document in one registered-model tag,
+``staleness.config`` (``{"format": 1, "revision": n, "settings": {...}}``), written by one
+request: a reader sees the old document or the new one, never half of a change, and two racing
+``configure`` calls leave one of the two whole. Older versions stored one tag per setting
+(``staleness.config.<key>``); those are read only when the document is absent, and leftovers of
+an interrupted change of that form (a total and its parts both stored) are tolerated: the total
+wins. ``configure`` removes them; ``configure --reset`` removes every stored setting.
 
 Examples
 --------
->>> stored = {"staleness.config.retrain_cost": "400", "staleness.config.error_cost": "0.5",
-...           "staleness.config.predictions_per_step": "2000", "staleness.config.currency": "EUR"}
+>>> stored = {"staleness.config": settings_document(
+...     {"retrain_cost": 400.0, "error_cost": 0.5, "predictions_per_step": 2000.0,
+...      "currency": "EUR"}, revision=1)}
 >>> s = resolve([{"error_cost": 1.0}], stored_tags=stored)
 >>> s.cost.retrain_cost, s.cost.error_cost, s.cost.currency, s.strategy
 (400.0, 1.0, 'EUR', 'forecast')
@@ -16,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,9 +39,26 @@ from mlflow_staleness.costs import CostModel
 from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError
 from mlflow_staleness.policies import DEFAULT, POLICIES
 
-__all__ = ["CONFIG_PREFIX", "COST_KEYS", "Settings", "config_tags", "read_cost_file", "resolve"]
+__all__ = [
+    "CONFIG_PREFIX",
+    "COST_KEYS",
+    "SETTINGS_TAG",
+    "Settings",
+    "config_tags",
+    "read_cost_file",
+    "resolve",
+    "settings_document",
+    "stored_revision",
+]
 
-CONFIG_PREFIX = "staleness.config."
+#: The registered-model tag that holds the whole settings document.
+SETTINGS_TAG = "staleness.config"
+#: The per-key tags of older versions (``staleness.config.<key>``), read only as a fallback.
+CONFIG_PREFIX = SETTINGS_TAG + "."
+FORMAT = 1
+#: The longest text setting (currency, alias, loss key, strategy): MLflow's key limit, so that
+#: the whole document stays far within a registered-model tag's budget.
+MAX_TEXT = 250
 PARTS = ("compute_cost", "people_cost", "data_cost", "risk_cost")
 COST_KEYS = ("retrain_cost", *PARTS, "error_cost", "predictions_per_step", "currency")
 OTHER_KEYS = ("alias", "loss_key", "strategy")
@@ -95,6 +122,11 @@ def check_layer(layer: Mapping[str, Any], source: str) -> dict[str, Any]:
                     f"{key} in {source} must be one line without control characters, got "
                     f"{value[:40]!r}"
                 )
+            if len(value.strip()) > MAX_TEXT:
+                raise InvalidInputError(
+                    f"{key} in {source} must have at most {MAX_TEXT} characters, got "
+                    f"{len(value.strip())} ({value.strip()[:40]!r}...)"
+                )
             clean[key] = value.strip()
         else:
             clean[key] = _number(key, value, source)
@@ -135,13 +167,62 @@ def read_cost_file(path: str | Path) -> dict[str, Any]:
 
 
 def stored_settings(tags: Mapping[str, str]) -> dict[str, Any]:
-    """The settings stored on a registered model by ``configure``."""
+    """The settings stored on a registered model by ``configure``.
+
+    The document tag when there is one (per-key tags beside it are leftovers, ignored); else the
+    per-key tags of older versions, where a total stored with its parts (an interrupted change)
+    counts as the total.
+    """
+    if SETTINGS_TAG in tags:
+        source = f"the model's stored settings (tag {SETTINGS_TAG})"
+        return check_layer(_read_document(tags[SETTINGS_TAG])["settings"], source)
     layer = {k[len(CONFIG_PREFIX) :]: v for k, v in tags.items() if k.startswith(CONFIG_PREFIX)}
+    if "retrain_cost" in layer:
+        layer = {k: v for k, v in layer.items() if k not in PARTS}
     return check_layer(layer, "the model's stored configuration (staleness.config.* tags)")
 
 
+def stored_revision(tags: Mapping[str, str]) -> int:
+    """The revision of the stored settings document; 0 when there is none."""
+    return int(_read_document(tags[SETTINGS_TAG])["revision"]) if SETTINGS_TAG in tags else 0
+
+
+def settings_document(layer: Mapping[str, Any], *, revision: int) -> str:
+    """The value of the settings tag for a checked layer (numbers exact: JSON floats round-trip).
+
+    >>> settings_document({"error_cost": 0.1, "currency": "EUR"}, revision=3)
+    '{"format": 1, "revision": 3, "settings": {"currency": "EUR", "error_cost": 0.1}}'
+    """
+    document = {"format": FORMAT, "revision": int(revision), "settings": dict(layer)}
+    return json.dumps(document, sort_keys=True)
+
+
+def _read_document(text: str) -> dict[str, Any]:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    if (
+        not isinstance(document, dict)
+        or not isinstance(document.get("settings"), dict)
+        or not isinstance(document.get("revision"), int)
+    ):
+        raise InvalidInputError(
+            f"the model's stored settings (tag {SETTINGS_TAG}) are not a settings document: "
+            f"{text[:80]!r}; run `mlflow-staleness configure MODEL --reset` and configure again"
+        )
+    if document.get("format") != FORMAT:
+        raise InvalidInputError(
+            f"the model's stored settings (tag {SETTINGS_TAG}) have format "
+            f"{document.get('format')!r}, this version reads format {FORMAT}: upgrade "
+            f"mlflow-staleness, or run `mlflow-staleness configure MODEL --reset`"
+        )
+    return document
+
+
 def config_tags(layer: Mapping[str, Any]) -> dict[str, str]:
-    """The tags ``configure`` writes for a checked layer (numbers exact, via ``repr``)."""
+    """The settings of a checked layer as ``staleness.config.<key>`` = text (numbers exact, via
+    ``repr``): what ``configure`` prints and returns."""
     return {
         CONFIG_PREFIX + key: value if isinstance(value, str) else repr(float(value))
         for key, value in layer.items()

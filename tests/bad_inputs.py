@@ -29,6 +29,7 @@ __all__ = [
     "COLOUR",
     "FEATURES",
     "LABEL",
+    "LONG_CURRENCY",
     "MAX_FINGERPRINT_BYTES",
     "OSC_TITLE",
     "PRED",
@@ -41,6 +42,9 @@ __all__ = [
     "window_frame",
     "with_hostile_column",
     "with_lists_and_ids",
+    "with_long_name",
+    "with_long_values",
+    "with_many_columns",
     "write_files",
 ]
 
@@ -56,6 +60,12 @@ OSC_TITLE = "\x1b]0;pwned\x07"
 COLOUR = "\x1b[31mred\x1b[0m"
 #: Model names that MLflow's filter parser cannot take with backslash escapes (defect 5).
 QUOTE_NAME = "o'brien \\ 50%_off"
+#: Over-long values (defect 1): new text values of 40,000 characters, a feature name of 25,000,
+#: many categorical columns with unseen values, a currency of 120,000 characters.
+LONG_VALUE = 40_000
+LONG_NAME = "f" * 25_000
+MANY_COLUMNS = 1_500
+LONG_CURRENCY = "C" * 120_000
 BOTH_QUOTES_NAME = 'it\'s "both" \\'
 
 
@@ -95,6 +105,31 @@ def with_hostile_column(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def with_long_values(frame: pd.DataFrame, *, new: bool) -> pd.DataFrame:
+    """``frame`` with a text column ``note``: ``a``/``b`` in a reference; with ``new``, three
+    values of 40,000 characters the reference never saw (defect 1)."""
+    values = [c * LONG_VALUE for c in "xyz"] if new else ["a", "b"]
+    out = frame.copy()
+    out["note"] = pd.Series([values[i % len(values)] for i in range(len(out))], dtype=object)
+    return out
+
+
+def with_long_name(frame: pd.DataFrame, *, shift: float) -> pd.DataFrame:
+    """``frame`` with a numeric feature named by 25,000 characters, moved by ``shift``."""
+    rng = np.random.default_rng(17)
+    return frame.assign(**{LONG_NAME: rng.normal(loc=shift, size=len(frame))})
+
+
+def with_many_columns(frame: pd.DataFrame, value: str) -> pd.DataFrame:
+    """``frame`` with 1,500 categorical columns holding ``value`` (a window gives another one:
+    every column has an unseen category)."""
+    extra = pd.DataFrame(
+        {f"c{i:04d}": pd.Series([value] * len(frame), dtype=object) for i in range(MANY_COLUMNS)},
+        index=frame.index,
+    )
+    return pd.concat([frame, extra], axis=1)
+
+
 def column_frames() -> dict[str, pd.DataFrame]:
     """Window data with one bad or unusual column each, keyed by catalogue case id."""
     good = window_frame()
@@ -126,6 +161,9 @@ def column_frames() -> dict[str, pd.DataFrame]:
             **{f"extra{OSC_TITLE}": rng.normal(size=n)},
         ),
         "lists-and-new-ids": with_lists_and_ids(good, arrays=True, id_prefix="new-"),
+        "long-values": with_long_values(good, new=True),
+        "long-name": with_long_name(good, shift=3.0),
+        "many-columns": with_many_columns(good, "new"),
     }
 
 

@@ -341,9 +341,10 @@ def test_advise_writes_the_advice_back(tracking_uri: str, how: str) -> None:
     model = client_for(tracking_uri).get_registered_model(name)
     assert model.tags["staleness.summary"] == rec.summary()
     if how == "configure":
-        assert model.tags["staleness.config.compute_cost"] == "50.0"
+        document = json.loads(model.tags["staleness.config"])
+        assert document["settings"]["compute_cost"] == 50.0
     else:
-        assert not any(k.startswith("staleness.config.") for k in model.tags)
+        assert not any(k.startswith("staleness.config") for k in model.tags)
 
     # Metrics at step = the window's sequence number.
     numbers = rec.to_dict()
@@ -428,8 +429,13 @@ def test_dry_run_writes_nothing_and_plans_the_real_writes(tracking_uri: str) -> 
     assert snapshot(tracking_uri, name) == before
     assert dry.advisor_run_id is None  # there is no advisor run yet
     assert [w.kind for w in dry_plan[:2]] == ["create-experiment", "create-run"]
-    assert [w.kind for w in dry_plan[-2:]] == ["set-run-tags", "set-version-tag"]
-    assert json.loads(dry_plan[-2].payload) == {
+    # the completion marker after every tag, then what shows the advice, then its display id
+    kinds = [w.kind for w in dry_plan]
+    completion = kinds.index("set-run-tags")
+    assert "set-version-tag" not in kinds[completion + 1 : -1]
+    assert set(kinds[completion + 1 : -1]) == {"log-metrics", "log-artifact"}
+    assert kinds[-1] == "set-version-tag"
+    assert json.loads(dry_plan[completion].payload) == {
         window_tag("w1"): dry.advice_id,
         "staleness.advice_id": dry.advice_id,
     }
@@ -956,7 +962,8 @@ def test_configure_changes_the_form_of_the_retrain_cost(sqlite_uri: str) -> None
     stored = advisor.configure({"retrain_cost": 80})
     assert stored["staleness.config.retrain_cost"] == "80.0"
     tags = client_for(sqlite_uri).get_registered_model(name).tags
-    assert not any(k.endswith(("compute_cost", "people_cost", "risk_cost")) for k in tags)
+    settings = json.loads(tags["staleness.config"])["settings"]
+    assert not any(k.endswith(("compute_cost", "people_cost", "risk_cost")) for k in settings)
     with pytest.raises(InvalidInputError, match="risk_cost"):
         advisor.configure({"risk_cost": 1})  # a part over the stored total: ambiguous
 

@@ -71,6 +71,7 @@ import tomllib
 from bad_inputs import (
     BOTH_QUOTES_NAME,
     LABEL,
+    LONG_CURRENCY,
     PRED,
     QUOTE_NAME,
     column_frames,
@@ -80,6 +81,9 @@ from bad_inputs import (
     window_frame,
     with_hostile_column,
     with_lists_and_ids,
+    with_long_name,
+    with_long_values,
+    with_many_columns,
     write_files,
 )
 from click.testing import CliRunner
@@ -196,6 +200,30 @@ def _nan_loss(worlds: Worlds) -> World:
     return world
 
 
+def _settings_left(tags: dict[str, str]) -> Callable[[Worlds], World]:
+    """A served model whose stored settings are ``tags``, set directly (defect 2): what an
+    interrupted ``configure`` of an older version left, or a damaged settings document."""
+
+    def build(worlds: Worlds) -> World:
+        world = _served_model(worlds.uri, "bad-settings", configure=False, advise=False)
+        client = client_for(worlds.uri)
+        for key, value in tags.items():
+            client.set_registered_model_tag(world.name, key, value)
+        return world
+
+    return build
+
+
+#: An older version's per-key settings with both the total and a part: an interrupted change.
+LEFTOVER_SETTINGS = {
+    "staleness.config.retrain_cost": "100.0",
+    "staleness.config.compute_cost": "60.0",
+    "staleness.config.people_cost": "40.0",
+    "staleness.config.error_cost": "1.0",
+    "staleness.config.predictions_per_step": "100.0",
+}
+
+
 def _bad_fingerprint(kind: str) -> Callable[[Worlds], World]:
     def build(worlds: Worlds) -> World:
         world = _served_model(worlds.uri, f"bad-fp-{kind}")
@@ -253,6 +281,19 @@ BUILDERS: dict[str, Callable[[Worlds], World]] = {
     "no-loss": lambda w: _served_model(
         w.uri, "bad-no-loss", advise=False, reference=False, val_loss=None
     ),
+    # issue 11, defect 1: references with the columns whose window values are over-long
+    "long-values": lambda w: _served_model(
+        w.uri, "bad-long-values", advise=False, frame=with_long_values(reference_frame(), new=False)
+    ),
+    "long-feature-name": lambda w: _served_model(
+        w.uri, "bad-long-feature", advise=False, frame=with_long_name(reference_frame(), shift=0.0)
+    ),
+    "many-columns": lambda w: _served_model(
+        w.uri, "bad-many-columns", advise=False, frame=with_many_columns(reference_frame(), "old")
+    ),
+    # defect 2: settings an interrupted configure left, and a damaged settings document
+    "leftover-settings": _settings_left(LEFTOVER_SETTINGS),
+    "damaged-settings": _settings_left({"staleness.config": '{"format": 1, "settings": '}),
 }
 
 
@@ -295,6 +336,7 @@ class Case:
     outcome: str = "fail"  # "fail", "succeed" or "insufficient"
     evidence: str = ""  # for "succeed": a fragment the advice's evidence must hold
     plain: bool = False  # the CLI prints the advice as text, not JSON
+    cut: bool = False  # for "succeed": some written value was cut to its budget, visibly
     exit_code: int = 1
     seconds: float | None = None  # a bound on the time to refuse it
 
@@ -570,6 +612,33 @@ CATALOGUE: list[Case] = [
          api_advise("lists-and-new-ids", window="w-api"),
          cli_advise("lists-and-new-ids", "--json", window="w-cli"),
          outcome="succeed", exit_code=0, evidence="'user_id' looks like an identifier"),
+    # ---- issue 11, defect 1: values over MLflow's limits are cut to their kind's budget
+    Case("new-text-values-of-40000-chars", "columns", "long-values",
+         api_advise("long-values", window="w-api"),
+         cli_advise("long-values", "--json", window="w-cli"),
+         outcome="succeed", exit_code=0, evidence="unseen categories in 'note'", cut=True),
+    Case("feature-name-of-25000-chars", "columns", "long-feature-name",
+         api_advise("long-name", window="w-api"),
+         cli_advise("long-name", "--json", window="w-cli"),
+         outcome="succeed", exit_code=0, cut=True),
+    Case("1500-columns-with-unseen-values", "columns", "many-columns",
+         api_advise("many-columns", window="w-api"),
+         cli_advise("many-columns", "--json", window="w-cli"),
+         outcome="succeed", exit_code=0, evidence="unseen categories in 'c1499'", cut=True),
+    Case("currency-of-120000-chars", "costs", "shared",
+         api_advise(cost=_cost(currency=LONG_CURRENCY)),
+         cli_advise("good", "--currency", LONG_CURRENCY),
+         (r"currency", r"at most \d+ characters", r"120000")),
+    Case("configure-currency-of-120000-chars", "costs", "shared",
+         api_configure(lambda ctx: {"currency": LONG_CURRENCY}),
+         cli_configure("--currency", LONG_CURRENCY),
+         (r"currency", r"at most \d+ characters", r"120000")),
+    # ---- defect 2: what an interrupted configure leaves never makes a model unadvisable
+    Case("interrupted-configure-leftovers", "registry", "leftover-settings",
+         api_advise(window="w-api"), cli_advise("good", "--json", window="w-cli"),
+         outcome="succeed", exit_code=0),
+    Case("damaged-settings-document", "registry", "damaged-settings", api_advise(),
+         cli_advise(), (r"staleness\.config", r"configure .*--reset")),
     # ---- a graceful refusal: no loss metric, no fingerprint, no labels
     Case("no-loss-metric-no-evidence", "registry", "no-loss",
          api_advise("features-only", labels=None, predictions=None, window="w-api"),
@@ -829,6 +898,7 @@ def _check_success(
     history = Advisor(world.name, tracking_uri=uri).history()
     rows = [row for row in history if row["window"] == advice["window"]]
     assert [row["advice_id"] for row in rows] == [advice["advice_id"]], history
+    _check_budgets(where, after, cut=case.cut)
     if case.evidence:
         assert any(case.evidence in item for item in advice["evidence"]), (
             f"{where}: no {case.evidence!r} in the evidence {advice['evidence']}"
@@ -839,6 +909,26 @@ def _check_success(
             f"{where}: the column 'plan' with unseen categories is not named: evidence "
             f"{advice['evidence']}, top features {advice['top_features']}"
         )
+
+
+#: The value budgets of issue 11, defect 1 (``mlflow_staleness.adapter.budget``): MLflow's
+#: smallest limits among the servers the advisor supports.
+RUN_TAG_BUDGET, REGISTRY_TAG_BUDGET = 8_000, 5_000
+
+
+def _check_budgets(where: str, after: dict, *, cut: bool) -> None:
+    """Every tag value the model holds fits its kind's budget; with ``cut``, one was cut to it,
+    visibly (``…`` and a count of what was left out)."""
+    written = [*after["model"]["tags"].values()]
+    written += [v for version in after["versions"].values() for v in version["tags"].values()]
+    over = [len(v) for v in written if len(v) > REGISTRY_TAG_BUDGET]
+    assert not over, f"{where}: registry tag values over {REGISTRY_TAG_BUDGET}: {over}"
+    runs = (after["advisor_experiment"] or {}).get("runs", {}).values()
+    over = [len(v) for run in runs for v in run["tags"].values() if len(v) > RUN_TAG_BUDGET]
+    assert not over, f"{where}: run tag values over {RUN_TAG_BUDGET}: {over}"
+    if cut:
+        marked = [v for v in written if re.search(r"… \(\+\d+ (chars|items)\)", v)]
+        assert marked, f"{where}: no value was cut visibly"
 
 
 def _check_insufficient(

@@ -371,8 +371,8 @@ def test_configure_then_advise_with_stored_costs_and_overrides(
     )
     assert "staleness.config.retrain_cost = 100.0" in stored.stdout
     tags = registry.client.get_registered_model(name).tags
-    assert tags["staleness.config.retrain_cost"] == "100.0"
-    assert tags["staleness.config.currency"] == "EUR"
+    settings = json.loads(tags["staleness.config"])["settings"]
+    assert (settings["retrain_cost"], settings["currency"]) == (100.0, "EUR")
 
     plain = ["advise", name, "--data", files["good"], "--window", "w1", "--json"]
 

@@ -31,7 +31,12 @@ from mlflow_staleness.adapter import Write, execute
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.cli import main
 from mlflow_staleness.data_files import fingerprint_file, read_table
-from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError, ServerError
+from mlflow_staleness.exceptions import (
+    InvalidCostError,
+    InvalidInputError,
+    ServerError,
+    StalenessError,
+)
 from mlflow_staleness.settings import read_cost_file
 
 COST = CostModel(compute_cost=100, error_cost=1.0, predictions_per_step=100, currency="EUR")
@@ -89,9 +94,11 @@ def test_a_server_that_breaks_off_an_upload_is_not_called_silent(
 def test_a_failing_configure_names_the_settings(sqlite_uri: str) -> None:
     name = unique_name("configure")
     client_for(sqlite_uri).create_registered_model(name)
-    too_long = Write("set-model-tag", f"model {name!r}", "staleness.config.loss_key", "k" * 200_000)
-    with pytest.raises(ServerError, match=r"^storing the settings \(set-model-tag ") as caught:
-        execute(client_for(sqlite_uri), [too_long], model_name=name)
+    # a model that is gone by the time the settings are written: the server refuses the write
+    client_for(sqlite_uri).delete_registered_model(name)
+    write = Write("set-model-tag", f"model {name!r}", "staleness.config", "{}")
+    with pytest.raises(StalenessError, match=r"^storing the settings \(set-model-tag ") as caught:
+        execute(client_for(sqlite_uri), [write], model_name=name)
     assert "advice" not in str(caught.value)
 
 

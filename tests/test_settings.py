@@ -133,10 +133,14 @@ def test_parts_in_the_first_layer_over_a_retrain_cost_of_a_later_layer_are_refus
 def test_total_and_part_in_one_layer_raise(part: str) -> None:
     with pytest.raises(InvalidCostError, match=part):
         resolve([{**BASE, part: 1.0}])
-    with pytest.raises(InvalidCostError, match="retrain_cost"):
-        resolve(
-            [], stored_tags=tags(retrain_cost=1, error_cost=1, predictions_per_step=1, **{part: 1})
-        )
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_stored_per_key_total_and_part_left_by_an_interrupted_configure_read_as_the_total(
+    part: str,
+) -> None:
+    stored = tags(retrain_cost=7, error_cost=1, predictions_per_step=1, **{part: 1})
+    assert resolve([], stored_tags=stored).cost.retrain_cost == 7.0
 
 
 # ------------------------------------------------------------------------------ validation

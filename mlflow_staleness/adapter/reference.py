@@ -18,6 +18,7 @@ import mlflow.data
 import pandas as pd
 from mlflow.entities import DatasetInput, InputTag, Metric, RunTag
 
+from mlflow_staleness.adapter.budget import KEY_BUDGET, WriteBudgetError, budget_of
 from mlflow_staleness.adapter.connection import mlflow_errors, tracking_uri_of
 from mlflow_staleness.adapter.reading import FINGERPRINT_PATH
 from mlflow_staleness.exceptions import InvalidInputError
@@ -88,6 +89,7 @@ def log_reference(
         )
     if greater_is_better is None:
         greater_is_better = METRICS[metric][1]
+    _check_budgets(loss_name, target)
     features = data.drop(columns=[target]) if target is not None else data
     fingerprint = DataFingerprint.from_frame(features)
     active = mlflow.active_run()
@@ -124,6 +126,22 @@ def log_reference(
             metrics.append(Metric(loss_name, float(loss), _now_ms(), 0))
         client.log_batch(run_id, metrics=metrics, tags=tags)
     return fingerprint
+
+
+def _check_budgets(loss_name: str, target: object) -> None:
+    """The loss key and the target are read back, so they are refused, not cut, when they are
+    over MLflow's limits (a metric key, a run tag value); before the first write."""
+    if not isinstance(loss_name, str) or not loss_name or len(loss_name) > KEY_BUDGET:
+        raise WriteBudgetError(
+            f"loss_name must be a metric key of 1 to {KEY_BUDGET} characters (MLflow's limit), "
+            f"got {str(loss_name)[:40]!r} ({len(str(loss_name))} characters)"
+        )
+    budget = budget_of("set-run-tags")
+    if target is not None and len(str(target)) > budget:
+        raise WriteBudgetError(
+            f"the target column's name has {len(str(target))} characters, over the {budget} "
+            f"MLflow allows in the run tag that records it; rename the column"
+        )
 
 
 def _default_metric(target: pd.Series) -> str:

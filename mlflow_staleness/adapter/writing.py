@@ -1,20 +1,27 @@
 """Writing an advice back into MLflow, as a plan that can be printed (``--dry-run``) or executed.
 
-The order matters, since MLflow writes one request at a time and has no transactions:
+Every value of a plan is fitted to MLflow's limit for its kind when the plan is made, and the
+whole plan is checked against those budgets before its first write
+(:mod:`~mlflow_staleness.adapter.budget`), so that a dry run refuses exactly what the real run
+would. The order matters, since MLflow writes one request at a time and has no transactions:
 
 1. the advisor experiment and run, when they do not exist yet;
-2. the artifacts: the advice's fact ``advice/<advice_id>.json``, the ``history.json`` cache,
-   ``advice.json``, ``staleness.png`` and ``report.html``;
-3. the metrics ``staleness.<field>`` at step = the window's sequence number;
+2. the advice's fact ``advice/<advice_id>.json`` and the ``history.json`` cache (neither is read
+   as part of the history before step 6 names the fact);
+3. ``staleness.advice_id`` on the served version is emptied: from here until step 8 its display
+   copies are marked incomplete, never paired with an older advice's id;
 4. the ``staleness.*`` tags on the served version, then the summary tag on the registered model;
 5. alias or stage moves, only when asked;
 6. one batch of run tags: ``staleness.window.<key>`` = the advice id (the advice is complete)
    and ``staleness.advice_id``;
-7. ``staleness.advice_id`` on the version, last: its display copies are complete too.
+7. what shows the latest advice to people: the metrics ``staleness.<field>`` at step = the
+   window's sequence number, ``advice.json``, ``staleness.png`` and ``report.html``;
+8. ``staleness.advice_id`` on the version, last: its display copies are complete too.
 
 A cut anywhere before step 6 leaves the window's previous complete advice as the one readers
-show (:mod:`mlflow_staleness.advice_log`); a re-run then completes a new one. Before the first
-write, the user's permission to write on the model and the advisor experiment is checked.
+show (:mod:`mlflow_staleness.advice_log`), and no chart, page or ``advice.json`` of the
+unfinished one; a re-run then completes a new one. Before the first write, the user's permission
+to write on the model and the advisor experiment is checked.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, RunTag
 from mlflow.exceptions import MlflowException
 
+from mlflow_staleness.adapter.budget import budget_of, check_plan, fit, fit_list
 from mlflow_staleness.adapter.connection import mlflow_errors
 from mlflow_staleness.adapter.reading import (
     ADVICE_PATH,
@@ -116,10 +124,45 @@ def plan_advice(
     writes += [
         Write("log-artifact", on_run, advice_fact_path(rec.advice_id), payload=_json(fact)),
         Write("log-artifact", on_run, HISTORY_PATH, payload=cache),
+    ]
+    tags = _version_tags(rec)
+    final = tags.pop(ADVICE_ID_TAG)
+    writes.append(_tag("set-version-tag", on_version, ADVICE_ID_TAG, ""))
+    writes += [_tag("set-version-tag", on_version, key, value) for key, value in tags.items()]
+    writes.append(_tag("set-model-tag", f"model {model!r}", SUMMARY_TAG, rec.summary()))
+    if apply:
+        writes += _actions(rec, aliases, set_alias, serving_alias, transition_stage)
+    complete = {window_tag(rec.window): final, ADVICE_ID_TAG: final}
+    writes.append(_run_tags(on_run, complete))
+    writes.append(_metrics(rec, on_run))
+    writes += [
         Write("log-artifact", on_run, ADVICE_PATH, payload=advice),
         Write("log-artifact", on_run, PLOT_PATH, payload=plot),
         Write("log-artifact", on_run, REPORT_PATH, payload=report),
     ]
+    writes.append(_tag("set-version-tag", on_version, ADVICE_ID_TAG, final))
+    check_plan(writes)
+    return writes
+
+
+def _tag(kind: str, target: str, key: str, value: str) -> Write:
+    """A tag write whose value is fitted to its kind's budget (cut visibly when over it)."""
+    return Write(kind, target, key, fit(value, budget_of(kind)))
+
+
+def _version_tags(rec: Recommendation) -> dict[str, str]:
+    """``rec.to_tags()`` with its lists fitted to a version tag's budget as JSON lists (cut
+    items, and ``"… (+N items)"`` for those left out), so that they stay readable."""
+    tags = rec.to_tags()
+    budget = budget_of("set-version-tag")
+    tags[TAG_PREFIX + "evidence"] = fit_list(list(rec.evidence), budget)
+    pairs = [[name, score] for name, score in rec.top_features]
+    tags[TAG_PREFIX + "top_features"] = fit_list(pairs, budget)
+    return tags
+
+
+def _metrics(rec: Recommendation, on_run: str) -> Write:
+    """The advice's numbers as one metrics batch at step = the window's sequence number."""
     numbers = rec.to_dict()
     metrics = {
         f"{TAG_PREFIX}{name}": numbers[name]
@@ -129,25 +172,13 @@ def plan_advice(
     metrics[f"{TAG_PREFIX}retrain_advised"] = float(
         rec.action in ("retrain", "promote", "rollback")
     )
-    writes.append(
-        Write(
-            "log-metrics",
-            on_run,
-            f"step {rec.window_seq} (window {rec.window})",
-            ", ".join(f"{k}={v!r}" for k, v in metrics.items()),
-            payload=json.dumps(metrics).encode(),
-        )
+    return Write(
+        "log-metrics",
+        on_run,
+        f"step {rec.window_seq} (window {rec.window})",
+        ", ".join(f"{k}={v!r}" for k, v in metrics.items()),
+        payload=json.dumps(metrics).encode(),
     )
-    tags = rec.to_tags()
-    final = tags.pop(ADVICE_ID_TAG)
-    writes += [Write("set-version-tag", on_version, key, value) for key, value in tags.items()]
-    writes.append(Write("set-model-tag", f"model {model!r}", SUMMARY_TAG, rec.summary()))
-    if apply:
-        writes += _actions(rec, aliases, set_alias, serving_alias, transition_stage)
-    complete = {window_tag(rec.window): final, ADVICE_ID_TAG: final}
-    writes.append(_run_tags(on_run, complete))
-    writes.append(Write("set-version-tag", on_version, ADVICE_ID_TAG, final))
-    return writes
 
 
 def _run_writes(state: AdvisorState, model: str) -> list[Write]:
@@ -161,6 +192,8 @@ def _run_writes(state: AdvisorState, model: str) -> list[Write]:
 
 def _run_tags(on_run: str, tags: dict[str, str]) -> Write:
     """Run tags in one ``log_batch`` request: all of them are written, or none."""
+    budget = budget_of("set-run-tags")
+    tags = {key: fit(value, budget) for key, value in tags.items()}
     described = ", ".join(f"{k} = {v}" for k, v in tags.items())
     return Write("set-run-tags", on_run, described, payload=_json(tags))
 
@@ -199,7 +232,9 @@ def _actions(
 
 
 def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> str:
-    """Make the writes in order; return the advisor run's id."""
+    """Check the whole plan against MLflow's limits, then make the writes in order; return the
+    advisor run's id."""
+    check_plan(writes)
     uri = client.tracking_uri
     prefix = "advisor run "
     run_id = next((w.target[len(prefix) :] for w in writes if w.target.startswith(prefix)), NEW_RUN)
@@ -367,22 +402,29 @@ def record_plan(model_name: str, state: AdvisorState, fact: dict) -> list[Write]
         ),
         _run_tags(on_run, {MEASUREMENT_TAG_PREFIX + fact["id"]: window_tag(fact["window"])}),
     ]
+    check_plan(writes)
     return writes
 
 
-def configure_plan(model_name: str, current: dict[str, str], tags: dict[str, str]) -> list[Write]:
-    """The writes of ``configure``: changed ``staleness.config.*`` tags, and removed ones."""
-    from mlflow_staleness.settings import CONFIG_PREFIX
+def configure_plan(model_name: str, current: dict[str, str], document: str | None) -> list[Write]:
+    """The writes of ``configure``: the settings document in one tag, then the removal of the
+    per-key tags of older versions (ignored once the document is there).
+
+    With ``document`` None (``configure --reset``), every stored setting is removed, the
+    document last: a reset cut short leaves the settings as they were, never older ones.
+    """
+    from mlflow_staleness.settings import CONFIG_PREFIX, SETTINGS_TAG
 
     target = f"model {model_name!r}"
-    writes = [
-        Write("set-model-tag", target, key, value)
-        for key, value in tags.items()
-        if current.get(key) != value
-    ]
+    writes = []
+    if document is not None and current.get(SETTINGS_TAG) != document:
+        writes.append(Write("set-model-tag", target, SETTINGS_TAG, document))
     writes += [
         Write("delete-model-tag", target, key)
         for key in sorted(current)
-        if key.startswith(CONFIG_PREFIX) and key not in tags
+        if key.startswith(CONFIG_PREFIX)
     ]
+    if document is None and SETTINGS_TAG in current:
+        writes.append(Write("delete-model-tag", target, SETTINGS_TAG))
+    check_plan(writes)
     return writes
