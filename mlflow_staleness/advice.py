@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from mlflow_staleness.policies import make_policy
 from mlflow_staleness.policies.base import Observation, WindowDrift, Windows, break_even
 from mlflow_staleness.recommendation import MAX_REASON, Recommendation
 from mlflow_staleness.switching import best_switch
+from mlflow_staleness.windows import normalise, order_windows
 
 __all__ = [
     "RegistryView",
@@ -137,17 +138,28 @@ def merge_window(
 ) -> tuple[WindowRecord, list[WindowRecord]]:
     """Add or update ``window`` in the history; return the record and the new history.
 
-    A window seen before keeps its sequence number; new measurements and drift scores replace
-    old ones version by version, the rest stays. A new window gets the next sequence number.
+    A window seen before keeps its place; new measurements and drift scores replace old ones
+    version by version, the rest stays. A new window takes its place on the time axis
+    (:func:`mlflow_staleness.windows.order_windows`): after every other window when its label is
+    not a time, else in time order among the windows whose labels are times (a late window is
+    inserted before later ones, and the windows are numbered again).
+
+    >>> rows = [WindowRecord(0, "2026-01-01", 10), WindowRecord(1, "2026-03-01", 20)]
+    >>> record, history = merge_window(rows, "2026-02-01T00:00:00+00:00", 30)
+    >>> record.seq, [(r.seq, r.window) for r in history]
+    (1, [(0, '2026-01-01'), (1, '2026-02-01'), (2, '2026-03-01')])
     """
+    window = normalise(window)
     rows = sorted(history, key=lambda r: r.seq)
     old = next((r for r in rows if r.window == window), None)
     if old is None:
-        seq = rows[-1].seq + 1 if rows else 0
         record = WindowRecord(
-            seq, window, now_ms, served_version, dict(measured or {}), dict(drift or {})
+            0, window, now_ms, served_version, dict(measured or {}), dict(drift or {})
         )
-        return record, [*rows, record]
+        by_label = {r.window: r for r in [*rows, record]}
+        placed = order_windows([*(r.window for r in rows), window])
+        history = [replace(by_label[label], seq=seq) for seq, label in enumerate(placed)]
+        return next(r for r in history if r.window == window), history
     record = WindowRecord(
         old.seq,
         window,

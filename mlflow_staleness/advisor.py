@@ -39,7 +39,7 @@ from mlflow_staleness.adapter import (
 )
 from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT, request_bounds
 from mlflow_staleness.adapter.permissions import check_write_permission
-from mlflow_staleness.adapter.reading import advisor_experiment
+from mlflow_staleness.adapter.reading import ADVICE_PATH, advisor_experiment
 from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advice, merge_window
 from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
@@ -51,6 +51,7 @@ from mlflow_staleness.plots import plot_history
 from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
 from mlflow_staleness.report import advice_document, history_plot_rows, render_report
 from mlflow_staleness.settings import Settings, cost_settings, resolve
+from mlflow_staleness.windows import normalise
 
 __all__ = ["Advisor"]
 
@@ -431,6 +432,19 @@ class Advisor:
             measured=measured,
             drift=drift,
         )
+        later = [r.window for r in history if r.seq > record.seq]
+        note = ctx.note
+        if later:
+            # A late window is advised on the history up to it, as it would have been in time;
+            # it is kept in the history but shown nowhere as the current advice, and moves nothing.
+            late = (
+                f"late window {window!r}, advised on the history up to it (the newest window is "
+                f"{later[-1]!r}): recorded in the history only, no version tag, alias or stage "
+                f"moved"
+            )
+            note = f"{note}; {late}" if note else late
+            apply = False
+            candidate = "none" if candidate is None else candidate
         rec = compute_advice(
             model_name=self.model_name,
             versions=ctx.versions,
@@ -441,7 +455,7 @@ class Advisor:
             cost=ctx.settings.cost,
             strategy=ctx.settings.strategy,
             alias=ctx.settings.alias,
-            note=ctx.note,
+            note=note,
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
             candidate=_candidate(candidate, ctx.versions, served, history),
@@ -468,6 +482,8 @@ class Advisor:
             transition_stage=self.transition_stage,
             apply=apply,
         )
+        if later:
+            plan = [w for w in plan if not _shows_current(w)]
         return rec, plan, ctx
 
     def record(
@@ -513,12 +529,16 @@ class Advisor:
         return measured
 
     def history(self) -> list[dict]:
-        """One row per advised window (the latest complete advice), oldest first."""
+        """One row per advised window (the latest complete advice), oldest first.
+
+        Windows are on the time axis (see :mod:`mlflow_staleness.windows`): a row's
+        ``window_seq`` is the window's place now, which a late window inserted before it moves.
+        """
         with request_bounds(self.server_timeout):
             reader = self._reader()
             reader.model(self.model_name)  # an unknown model is an error, not an empty history
             state = reader.advisor_state(self.model_name)
-        return [dict(r.advice) for r in state.history if r.advice is not None]
+        return [{**r.advice, "window_seq": r.seq} for r in state.history if r.advice is not None]
 
     def report(self) -> str:
         """The HTML report of the latest complete advice, as logged in ``report.html``.
@@ -667,6 +687,13 @@ def _candidate(
     return max(newer, key=lambda v: v.number) if newer else None
 
 
+def _shows_current(write: Write) -> bool:
+    """Whether ``write`` shows an advice as the current one (a late window's must not)."""
+    return write.kind in ("set-version-tag", "set-model-tag") or (
+        write.kind == "log-artifact" and write.key == ADVICE_PATH
+    )
+
+
 def _window_label(window: str | None) -> str:
     if window is None:
         return datetime.now(timezone.utc).date().isoformat()
@@ -678,4 +705,4 @@ def _window_label(window: str | None) -> str:
             f"window must be a label of at most {MAX_WINDOW} printable characters (it is written "
             f"into MLflow tags), got {len(label)} characters {label[:40]!r}..."
         )
-    return label
+    return normalise(label)
