@@ -153,11 +153,14 @@ def merge_window(
     rows = sorted(history, key=lambda r: r.seq)
     old = next((r for r in rows if r.window == window), None)
     if old is None:
+        seq = rows[-1].seq + 1 if rows else 0
         record = WindowRecord(
-            0, window, now_ms, served_version, dict(measured or {}), dict(drift or {})
+            seq, window, now_ms, served_version, dict(measured or {}), dict(drift or {})
         )
-        by_label = {r.window: r for r in [*rows, record]}
         placed = order_windows([*(r.window for r in rows), window])
+        if placed[-1] == window:  # the newest window: the next number
+            return record, [*rows, record]
+        by_label = {r.window: r for r in [*rows, record]}
         history = [replace(by_label[label], seq=seq) for seq, label in enumerate(placed)]
         return next(r for r in history if r.window == window), history
     record = WindowRecord(
@@ -200,6 +203,8 @@ def compute_advice(
     evaluated_at: str = "",
     advice_id: str = "",
     candidate: VersionEvidence | None = None,
+    loss_notes: Sequence[str] = (),
+    loss_warning: str | None = None,
 ) -> Recommendation:
     """Decide for ``served`` on ``current``: the policy's decision on the registry's evidence.
 
@@ -222,6 +227,9 @@ def compute_advice(
     ``history`` is the advisor's history with ``current`` already merged in (see
     :func:`merge_window`); only windows up to ``current`` count. ``note`` is prepended to the
     reason (for example, that the alias was missing and the newest version was taken).
+    ``loss_notes`` (how labels and predictions were read) join the evidence; ``loss_warning``
+    (a measured loss implausible against the version's history) is the advice's
+    ``loss_warning`` field, an evidence line, and is said in the reason.
 
     Raises
     ------
@@ -256,6 +264,8 @@ def compute_advice(
             report=report,
             fingerprint=current_fingerprint,
             measured=measured,
+            loss_notes=loss_notes,
+            loss_warning=loss_warning,
         )
     policy = make_policy(strategy).start()
     candidate_version = None
@@ -296,6 +306,8 @@ def compute_advice(
         fingerprint=current_fingerprint,
         measured=measured,
         candidate_version=candidate_version,
+        loss_notes=loss_notes,
+        loss_warning=loss_warning,
     )
 
 
@@ -321,6 +333,8 @@ def _recommendation(
     fingerprint: DataFingerprint | None,
     measured: float | None,
     candidate_version: str | None = None,
+    loss_notes: Sequence[str] = (),
+    loss_warning: str | None = None,
 ) -> Recommendation:
     per_step = decision.staleness_per_step if decision is not None else 0.0
     accumulated = decision.accumulated_staleness if decision is not None else 0.0
@@ -339,9 +353,15 @@ def _recommendation(
         )
     if served.notes:
         evidence = (*evidence, *(f"missing: {n}" for n in served.notes))
+    evidence = (*evidence, *loss_notes)
+    if loss_warning:
+        evidence = (*evidence, f"implausible loss: {loss_warning}")
     money = cost.to_money
     prefix = f"{note}; " if note else ""
-    text = f"{prefix}{_headline(action, served.version, candidate_version)}: {reason}"
+    headline = _headline(action, served.version, candidate_version)
+    if loss_warning:  # said first, where the reason is never cut
+        headline = f"{headline} [{loss_warning}; no alias or stage moved]"
+    text = f"{prefix}{headline}: {reason}"
     if action in ("keep", "retrain"):
         c = cost.currency
         text += (
@@ -378,6 +398,7 @@ def _recommendation(
         candidate_version=candidate_version,
         measured_loss=measured,
         engine_action=_engine_action(decision),
+        loss_warning=loss_warning,
     )
 
 

@@ -46,7 +46,7 @@ from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
 from mlflow_staleness.fingerprint import DataFingerprint, distance
-from mlflow_staleness.losses import loss_from_evaluation, measure
+from mlflow_staleness.losses import evaluate, implausible, loss_from_evaluation, measure
 from mlflow_staleness.plots import plot_history
 from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
 from mlflow_staleness.report import advice_document, history_plot_rows, render_report
@@ -259,7 +259,13 @@ class Advisor:
                     )
                 drop.append(value)
                 return data[value].to_numpy()
-            array = np.asarray(value).ravel()
+            try:
+                array = np.asarray(value)
+            except ValueError:  # rows of different lengths
+                array = np.asarray(list(value), dtype=object)
+            # one value per row; predictions may also be one row of class probabilities per row
+            keep_2d = what == "predictions" and array.ndim == 2 and array.shape[0] == len(data)
+            array = array if keep_2d else array.ravel()
             if array.shape[0] != len(data):
                 raise InvalidInputError(
                     f"{what} has {array.shape[0]} values for {len(data)} rows of data"
@@ -283,7 +289,9 @@ class Advisor:
         labels: np.ndarray,
         predictions: np.ndarray | None,
         served: VersionEvidence,
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], tuple[str, ...]]:
+        """The losses measured on the window, by version, and how the served version's labels
+        and predictions were read (see :func:`mlflow_staleness.losses.evaluate`)."""
         metric = served.metric or "error_rate"
         if self._scorer is None:
             self._scorer = VersionScorer(self.client, self.model_name)
@@ -292,7 +300,8 @@ class Advisor:
         load = predictions is None
         if load:
             predictions = self._scorer.predict(served.version, features)
-        measured = {served.version: measure(metric, labels, predictions)}
+        result = evaluate(metric, labels, predictions)
+        measured = {served.version: result.loss}
         if load and self.score_versions:
             others = [
                 v
@@ -305,7 +314,7 @@ class Advisor:
                 except InvalidInputError:
                     continue  # another version that cannot be loaded adds no evidence
                 measured[version.version] = measure(version.metric or metric, labels, scored)
-        return measured
+        return measured, result.notes
 
     # ------------------------------------------------------------------ the API
     def advise(
@@ -414,7 +423,9 @@ class Advisor:
                     columns=dict.fromkeys(lost, "missing from current data"),
                 )
         fingerprint = DataFingerprint.from_frame(features)
-        measured = self._measure(ctx, features, y, p, served) if y is not None else {}
+        measured, read_as = (
+            self._measure(ctx, features, y, p, served) if y is not None else ({}, ())
+        )
         if evaluation is not None:
             metrics, key, greater = evaluation
             metric = served.metric or "error_rate"
@@ -432,6 +443,9 @@ class Advisor:
             measured=measured,
             drift=drift,
         )
+        warning = _implausible_loss(served, history, record)
+        if warning is not None:  # a loss that is likely a data error moves nothing
+            apply = False
         later = [r.window for r in history if r.seq > record.seq]
         note = ctx.note
         if later:
@@ -459,6 +473,8 @@ class Advisor:
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
             candidate=_candidate(candidate, ctx.versions, served, history),
+            loss_notes=read_as,
+            loss_warning=warning,
         )
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
         document = advice_document(rec.to_dict(), cost_settings(ctx.settings.cost))
@@ -511,7 +527,7 @@ class Advisor:
         served = ctx.served
         if old is not None and old.served_version:
             served = next((v for v in ctx.versions if v.version == old.served_version), served)
-        measured = self._measure(ctx, features, y, p, served)
+        measured, _ = self._measure(ctx, features, y, p, served)
         now_ms = int(time.time() * 1000)
         record, _ = merge_window(
             ctx.state.history, window, now_ms, served_version=served.version, measured=measured
@@ -685,6 +701,24 @@ def _candidate(
         and v.version not in served_before
     ]
     return max(newer, key=lambda v: v.number) if newer else None
+
+
+def _implausible_loss(
+    served: VersionEvidence, history: Sequence[WindowRecord], current: WindowRecord
+) -> str | None:
+    """A warning when the served version's loss on ``current`` is implausible against what it
+    showed before: its validation loss and its losses on the windows before ``current``
+    (:func:`mlflow_staleness.losses.implausible`)."""
+    loss = current.measured.get(served.version)
+    if loss is None:
+        return None
+    seen = [served.val_loss] if served.val_loss is not None else []
+    seen += [
+        r.measured[served.version]
+        for r in history
+        if r.seq < current.seq and served.version in r.measured
+    ]
+    return implausible(served.metric or "error_rate", loss, seen)
 
 
 def _shows_current(write: Write) -> bool:
