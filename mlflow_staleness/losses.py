@@ -163,8 +163,14 @@ def evaluate(metric: str, labels: object, predictions: object) -> Measurement:
         p, note = _classes(y, p, y_kind)
         notes += [note] if note else []
     function, greater = METRICS[metric]
-    loss = to_loss(function(y, p), greater_is_better=greater)
-    return Measurement(loss, tuple(notes))
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = function(y, p)
+    if not math.isfinite(value):
+        raise InvalidInputError(
+            f"the {metric} of these labels and predictions overflows (it is {value}): labels "
+            f"({_examples(y)}), predictions ({_examples(p)}); the values are too large to measure"
+        )
+    return Measurement(to_loss(value, greater_is_better=greater), tuple(notes))
 
 
 _CLASS_METRICS = frozenset({"error_rate", "accuracy"})
@@ -369,7 +375,7 @@ def _missing_value(value: object) -> bool:
 #: metrics, also more than ``IMPLAUSIBLE_MARGIN`` above it; for the unbounded ones (MAE, MSE,
 #: RMSE) the factor is ``IMPLAUSIBLE_FACTOR_UNBOUNDED``, as their scale is the data's.
 IMPLAUSIBLE_FACTOR = 3.0
-IMPLAUSIBLE_MARGIN = 0.2
+IMPLAUSIBLE_MARGIN = 0.5
 IMPLAUSIBLE_FACTOR_UNBOUNDED = 10.0
 
 
@@ -377,7 +383,7 @@ def implausible(metric: str, loss: float, seen: Sequence[float]) -> str | None:
     """A warning when ``loss`` is implausible against the losses ``seen`` before; else None.
 
     >>> implausible("error_rate", 1.0, [0.1, 0.12, 0.09])
-    'measured loss 1.0000 is implausible: more than 3 times and 0.2 above the worst loss seen (0.1200, over 3 earlier values); check that labels and predictions match (type, encoding, probabilities)'
+    'measured loss 1.0000 is implausible: more than 3 times and 0.5 above the worst loss seen (0.1200, over 3 earlier values); check that labels and predictions match (type, encoding, probabilities)'
     >>> implausible("error_rate", 0.3, [0.1, 0.12]) is None
     True
     """  # noqa: E501

@@ -229,7 +229,13 @@ def test_regression_metrics_refuse_text_and_read_numeric_strings() -> None:
 def test_a_loss_far_beyond_the_history_is_implausible() -> None:
     assert "implausible" in implausible("error_rate", 1.0, [0.1, 0.12, 0.09])
     assert implausible("error_rate", 0.35, [0.1, 0.12]) is None  # within 3 times the worst
-    assert implausible("error_rate", 0.05, [0.0, 0.01]) is None  # within 0.2 of the worst
+    assert implausible("error_rate", 0.4, [0.1]) is None  # 4 times, but within 0.5 of it
+    assert implausible("error_rate", 0.05, [0.0, 0.01]) is None  # within 0.5 of the worst
     assert implausible("error_rate", 1.0, []) is None  # nothing to compare with
     assert implausible("mse", 25.0, [2.0, 3.0]) is None  # unbounded metrics: 10 times
     assert "10 times" in implausible("mse", 31.0, [2.0, 3.0])
+
+
+def test_a_loss_that_overflows_is_refused() -> None:
+    with pytest.raises(InvalidInputError, match=r"mse of these labels and predictions overflows"):
+        measure("mse", [1e308, -1e308], [-1e308, 1e308])
