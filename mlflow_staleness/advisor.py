@@ -39,18 +39,19 @@ from mlflow_staleness.adapter import (
 )
 from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT, request_bounds
 from mlflow_staleness.adapter.permissions import check_write_permission
-from mlflow_staleness.adapter.reading import advisor_experiment
+from mlflow_staleness.adapter.reading import ADVICE_PATH, advisor_experiment
 from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advice, merge_window
 from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
 from mlflow_staleness.fingerprint import DataFingerprint, distance
-from mlflow_staleness.losses import loss_from_evaluation, measure
+from mlflow_staleness.losses import evaluate, implausible, loss_from_evaluation, measure
 from mlflow_staleness.plots import plot_history
 from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
 from mlflow_staleness.report import advice_document, history_plot_rows, render_report
 from mlflow_staleness.settings import Settings, cost_settings, resolve
+from mlflow_staleness.windows import normalise
 
 __all__ = ["Advisor"]
 
@@ -262,7 +263,13 @@ class Advisor:
                     )
                 drop.append(value)
                 return data[value].to_numpy()
-            array = np.asarray(value).ravel()
+            try:
+                array = np.asarray(value)
+            except ValueError:  # rows of different lengths
+                array = np.asarray(list(value), dtype=object)
+            # one value per row; predictions may also be one row of class probabilities per row
+            keep_2d = what == "predictions" and array.ndim == 2 and array.shape[0] == len(data)
+            array = array if keep_2d else array.ravel()
             if array.shape[0] != len(data):
                 raise InvalidInputError(
                     f"{what} has {array.shape[0]} values for {len(data)} rows of data"
@@ -286,7 +293,9 @@ class Advisor:
         labels: np.ndarray,
         predictions: np.ndarray | None,
         served: VersionEvidence,
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], tuple[str, ...]]:
+        """The losses measured on the window, by version, and how the served version's labels
+        and predictions were read (see :func:`mlflow_staleness.losses.evaluate`)."""
         metric = served.metric or "error_rate"
         if self._scorer is None:
             self._scorer = VersionScorer(self.client, self.model_name)
@@ -295,7 +304,8 @@ class Advisor:
         load = predictions is None
         if load:
             predictions = self._scorer.predict(served.version, features)
-        measured = {served.version: measure(metric, labels, predictions)}
+        result = evaluate(metric, labels, predictions)
+        measured = {served.version: result.loss}
         if load and self.score_versions:
             others = [
                 v
@@ -308,7 +318,7 @@ class Advisor:
                 except InvalidInputError:
                     continue  # another version that cannot be loaded adds no evidence
                 measured[version.version] = measure(version.metric or metric, labels, scored)
-        return measured
+        return measured, result.notes
 
     # ------------------------------------------------------------------ the API
     def advise(
@@ -417,7 +427,9 @@ class Advisor:
                     columns=dict.fromkeys(lost, "missing from current data"),
                 )
         fingerprint = DataFingerprint.from_frame(features)
-        measured = self._measure(ctx, features, y, p, served) if y is not None else {}
+        measured, read_as = (
+            self._measure(ctx, features, y, p, served) if y is not None else ({}, ())
+        )
         if evaluation is not None:
             metrics, key, greater = evaluation
             metric = served.metric or "error_rate"
@@ -435,6 +447,22 @@ class Advisor:
             measured=measured,
             drift=drift,
         )
+        warning = _implausible_loss(served, history, record)
+        if warning is not None:  # a loss that is likely a data error moves nothing
+            apply = False
+        later = [r.window for r in history if r.seq > record.seq]
+        note = ctx.note
+        if later:
+            # A late window is advised on the history up to it, as it would have been in time;
+            # it is kept in the history but shown nowhere as the current advice, and moves nothing.
+            late = (
+                f"late window {window!r}, advised on the history up to it (the newest window is "
+                f"{later[-1]!r}): recorded in the history only, no version tag, alias or stage "
+                f"moved"
+            )
+            note = f"{note}; {late}" if note else late
+            apply = False
+            candidate = "none" if candidate is None else candidate
         rec = compute_advice(
             model_name=self.model_name,
             versions=ctx.versions,
@@ -445,10 +473,12 @@ class Advisor:
             cost=ctx.settings.cost,
             strategy=ctx.settings.strategy,
             alias=ctx.settings.alias,
-            note=ctx.note,
+            note=note,
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
             candidate=_candidate(candidate, ctx.versions, served, history),
+            loss_notes=read_as,
+            loss_warning=warning,
         )
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
         document = advice_document(rec.to_dict(), cost_settings(ctx.settings.cost))
@@ -472,6 +502,8 @@ class Advisor:
             transition_stage=self.transition_stage,
             apply=apply,
         )
+        if later:
+            plan = [w for w in plan if not _shows_current(w)]
         return rec, plan, ctx
 
     def record(
@@ -499,7 +531,7 @@ class Advisor:
         served = ctx.served
         if old is not None and old.served_version:
             served = next((v for v in ctx.versions if v.version == old.served_version), served)
-        measured = self._measure(ctx, features, y, p, served)
+        measured, _ = self._measure(ctx, features, y, p, served)
         now_ms = int(time.time() * 1000)
         record, _ = merge_window(
             ctx.state.history, window, now_ms, served_version=served.version, measured=measured
@@ -517,12 +549,16 @@ class Advisor:
         return measured
 
     def history(self) -> list[dict]:
-        """One row per advised window (the latest complete advice), oldest first."""
+        """One row per advised window (the latest complete advice), oldest first.
+
+        Windows are on the time axis (see :mod:`mlflow_staleness.windows`): a row's
+        ``window_seq`` is the window's place now, which a late window inserted before it moves.
+        """
         with request_bounds(self.server_timeout):
             reader = self._reader()
             reader.model(self.model_name)  # an unknown model is an error, not an empty history
             state = reader.advisor_state(self.model_name)
-        return [dict(r.advice) for r in state.history if r.advice is not None]
+        return [{**r.advice, "window_seq": r.seq} for r in state.history if r.advice is not None]
 
     def report(self) -> str:
         """The HTML report of the latest complete advice, as logged in ``report.html``.
@@ -694,6 +730,31 @@ def _candidate(
     return max(newer, key=lambda v: v.number) if newer else None
 
 
+def _implausible_loss(
+    served: VersionEvidence, history: Sequence[WindowRecord], current: WindowRecord
+) -> str | None:
+    """A warning when the served version's loss on ``current`` is implausible against what it
+    showed before: its validation loss and its losses on the windows before ``current``
+    (:func:`mlflow_staleness.losses.implausible`)."""
+    loss = current.measured.get(served.version)
+    if loss is None:
+        return None
+    seen = [served.val_loss] if served.val_loss is not None else []
+    seen += [
+        r.measured[served.version]
+        for r in history
+        if r.seq < current.seq and served.version in r.measured
+    ]
+    return implausible(served.metric or "error_rate", loss, seen)
+
+
+def _shows_current(write: Write) -> bool:
+    """Whether ``write`` shows an advice as the current one (a late window's must not)."""
+    return write.kind in ("set-version-tag", "set-model-tag") or (
+        write.kind == "log-artifact" and write.key == ADVICE_PATH
+    )
+
+
 def _window_label(window: str | None) -> str:
     if window is None:
         return datetime.now(timezone.utc).date().isoformat()
@@ -705,4 +766,4 @@ def _window_label(window: str | None) -> str:
             f"window must be a label of at most {MAX_WINDOW} printable characters (it is written "
             f"into MLflow tags), got {len(label)} characters {label[:40]!r}..."
         )
-    return label
+    return normalise(label)

@@ -1,0 +1,140 @@
+"""The time axis of the advisor's history (issue 11, defect 10).
+
+Window labels that are times are normalised to UTC and ordered by time, whatever the order in
+which they were advised or recorded; one instant spelled several ways is one window; labels that
+are not times keep the order of arrival. A late window is advised on the history up to it and
+shown nowhere as the current advice. Against a real SQLite store (``sqlite_uri``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from registry_helpers import (
+    TARGET,
+    client_for,
+    make_frame,
+    predictions_with_error,
+    register_version,
+    snapshot,
+    unique_name,
+)
+
+from mlflow_staleness import CostModel
+from mlflow_staleness.adapter import RegistryReader
+from mlflow_staleness.advisor import Advisor
+from mlflow_staleness.windows import as_time, normalise, order_windows
+
+COST = CostModel(compute_cost=100, error_cost=1.0, predictions_per_step=100, currency="EUR")
+
+
+def _model(uri: str) -> tuple[str, Advisor]:
+    name = unique_name("time")
+    register_version(uri, name, make_frame(seed=1), val_loss=0.1, alias="champion", log_model=False)
+    return name, Advisor(name, tracking_uri=uri, cost=COST)
+
+
+def _advise(advisor: Advisor, window: str, seed: int, error_rate: float = 0.1, **kw):
+    frame = make_frame(seed=seed)
+    predictions = predictions_with_error(frame[TARGET], error_rate, seed=seed)
+    return advisor.advise(frame, labels=TARGET, predictions=predictions, window=window, **kw)
+
+
+def _windows(uri: str, name: str) -> list[tuple[int, str]]:
+    state = RegistryReader(client_for(uri)).advisor_state(name)
+    return [(r.seq, r.window) for r in state.history]
+
+
+# ---------------------------------------------------------------------------------- labels
+@pytest.mark.parametrize(
+    ("label", "expected"),
+    [
+        ("2026-03-01", "2026-03-01"),
+        ("2026-03-01T00:00:00+00:00", "2026-03-01"),
+        ("2026-02-28T19:00:00-05:00", "2026-03-01"),
+        ("2026-03-01T00:00:00Z", "2026-03-01"),
+        ("2026-03-01 12:30", "2026-03-01T12:30:00Z"),
+        ("2026-03-01T12:30:00.250+02:00", "2026-03-01T10:30:00.250000Z"),
+        ("batch-7", "batch-7"),
+        ("20260301", "20260301"),  # only the extended form is a time
+        ("2026-13-01", "2026-13-01"),  # not a date: a label like any other
+    ],
+)
+def test_a_time_label_is_normalised_to_utc_and_any_other_label_is_kept(
+    label: str, expected: str
+) -> None:
+    assert normalise(label) == expected
+
+
+def test_time_labels_are_sorted_into_the_places_time_labels_held() -> None:
+    arrived = ["w0", "2026-03-01", "w1", "2026-01-01", "2026-02-01T06:00:00Z"]
+    assert order_windows(arrived) == [
+        "w0",
+        "2026-01-01",
+        "w1",
+        "2026-02-01T06:00:00Z",
+        "2026-03-01",
+    ]
+    assert order_windows(["c", "a", "b"]) == ["c", "a", "b"]
+    assert as_time("0001-01-01T00:00:00+01:00") is None  # before year 1 in UTC: not a time
+
+
+# ---------------------------------------------------------------------------------- the advisor
+def test_windows_advised_out_of_order_are_placed_by_time(sqlite_uri: str) -> None:
+    name, advisor = _model(sqlite_uri)
+    march = _advise(advisor, "2026-03-01", seed=3)
+    tags_after_march = snapshot(sqlite_uri, name)["versions"]
+    january = _advise(advisor, "2026-01-01", seed=1)
+    february = _advise(advisor, "2026-02-01", seed=2)
+
+    assert _windows(sqlite_uri, name) == [(0, "2026-01-01"), (1, "2026-02-01"), (2, "2026-03-01")]
+    # the late windows are advised on the history up to them, not on March's
+    assert (january.window_seq, february.window_seq) == (0, 1)
+    assert january.action == "keep", january.reason
+    assert "late window '2026-01-01'" in january.reason
+    assert "the newest window is '2026-03-01'" in february.reason
+    # ... and shown nowhere as the current advice: the version still shows March's
+    assert snapshot(sqlite_uri, name)["versions"] == tags_after_march
+    history = advisor.history()
+    assert [(h["window"], h["window_seq"]) for h in history] == [
+        ("2026-01-01", 0),
+        ("2026-02-01", 1),
+        ("2026-03-01", 2),
+    ]
+    assert history[-1]["advice_id"] == march.advice_id
+
+
+def test_a_late_window_moves_no_alias(sqlite_uri: str) -> None:
+    name, advisor = _model(sqlite_uri)
+    _advise(advisor, "2026-03-01", seed=3)
+    late = Advisor(name, tracking_uri=sqlite_uri, cost=COST, set_alias="retrain-recommended")
+    rec = _advise(late, "2026-01-01", seed=1, error_rate=0.6, apply=True)
+    assert "no version tag, alias or stage moved" in rec.reason
+    assert "retrain-recommended" not in client_for(sqlite_uri).get_registered_model(name).aliases
+
+
+def test_one_instant_spelled_three_ways_is_one_window(sqlite_uri: str) -> None:
+    name, advisor = _model(sqlite_uri)
+    spellings = ["2026-03-01", "2026-03-01T00:00:00+00:00", "2026-02-28T19:00:00-05:00"]
+    recs = [_advise(advisor, label, seed=i) for i, label in enumerate(spellings)]
+    assert {rec.window for rec in recs} == {"2026-03-01"}
+    assert _windows(sqlite_uri, name) == [(0, "2026-03-01")]
+    assert [h["advice_id"] for h in advisor.history()] == [recs[-1].advice_id]
+
+
+def test_record_of_a_window_never_advised_takes_its_place_in_time(sqlite_uri: str) -> None:
+    name, advisor = _model(sqlite_uri)
+    for day, seed in (("2026-01-02", 2), ("2026-01-03", 3)):
+        _advise(advisor, day, seed=seed)
+    frame = make_frame(seed=1)
+    predictions = predictions_with_error(frame[TARGET], 0.1, seed=1)
+    advisor.record(frame, labels=TARGET, predictions=predictions, window="2026-01-01T00:00Z")
+    assert _windows(sqlite_uri, name) == [(0, "2026-01-01"), (1, "2026-01-02"), (2, "2026-01-03")]
+    after = _advise(advisor, "2026-01-04", seed=4)
+    assert (after.window_seq, after.action) == (3, "keep"), after.reason
+
+
+def test_labels_that_are_not_times_keep_the_order_of_arrival(sqlite_uri: str) -> None:
+    name, advisor = _model(sqlite_uri)
+    for label, seed in (("w-c", 1), ("w-a", 2), ("w-b", 3)):
+        _advise(advisor, label, seed=seed)
+    assert _windows(sqlite_uri, name) == [(0, "w-c"), (1, "w-a"), (2, "w-b")]
