@@ -73,6 +73,13 @@ class VersionEvidence:
     metric: str | None = None  # how log_reference said the loss is measured
     run_deleted: bool = False  # its source run is deleted
     bad_loss: str | None = None  # a logged loss that is not finite: "'val_loss' is nan"
+    # Evidence found on a version nobody prepared (mlflow_staleness.metric_names): how the loss
+    # kind was found, where the validation loss came from, whether it is an optimistic training
+    # metric, and the label column when the registry names it.
+    metric_source: str | None = None
+    val_source: str | None = None
+    optimistic: bool = False
+    target: str | None = None
 
     @property
     def number(self) -> int:

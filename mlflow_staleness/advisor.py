@@ -46,9 +46,16 @@ from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
 from mlflow_staleness.fingerprint import DataFingerprint, distance
-from mlflow_staleness.losses import evaluate, implausible, loss_from_evaluation, measure
+from mlflow_staleness.losses import (
+    EVALUATION_KEYS,
+    evaluate,
+    implausible,
+    loss_from_evaluation,
+    measure,
+)
+from mlflow_staleness.metric_names import OPTIMISTIC_WEIGHT, signature_kind
 from mlflow_staleness.plots import plot_history
-from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
+from mlflow_staleness.recommendation import MAX_REASON, Recommendation, new_advice_id, utc_now
 from mlflow_staleness.report import advice_document, history_plot_rows, render_report
 from mlflow_staleness.settings import Settings, cost_settings, resolve
 from mlflow_staleness.windows import normalise
@@ -92,7 +99,12 @@ class Advisor:
         Default: ``MLFLOW_TRACKING_URI``, else MLflow's default.
     loss_key
         The validation-loss metric of the versions' runs; default: the stored one, else what
-        ``log_reference`` recorded, else ``val_loss``.
+        ``log_reference`` recorded, else ``val_loss``, else the evaluation or autolog metric of
+        the loss (:mod:`mlflow_staleness.metric_names`).
+    metric
+        How the loss is measured (``error_rate``, ``accuracy``, ``mae``, ``mse``, ``rmse``);
+        default: the stored one, else what ``log_reference`` recorded, else what the logged
+        metric names, the estimator class or the model signature say (``docs/metrics.md``).
     set_alias
         With ``apply=True``: an alias (e.g. ``retrain-recommended``) pointed at the served version
         while the advice is retrain, and removed when it returns to keep. It must differ from the
@@ -130,6 +142,7 @@ class Advisor:
         tracking_uri: str | None = None,
         *,
         loss_key: str | None = None,
+        metric: str | None = None,
         set_alias: str | None = None,
         transition_stage: str | None = None,
         promote_alias: bool = True,
@@ -148,6 +161,7 @@ class Advisor:
         self.strategy = strategy
         self.tracking_uri = tracking_uri
         self.loss_key = loss_key
+        self.metric = metric
         self.set_alias = _alias_name("set_alias", set_alias)
         self.alias = _alias_name("alias", alias)
         self.transition_stage = _stage_name(transition_stage)
@@ -174,6 +188,7 @@ class Advisor:
     def _layer(self) -> dict[str, Any]:
         layer: dict[str, Any] = {"strategy": self.strategy, "alias": self.alias}
         layer["loss_key"] = self.loss_key
+        layer["metric"] = self.metric
         if self.cost is not None:
             layer.update(cost_settings(self.cost))
         return {k: v for k, v in layer.items() if v is not None}
@@ -187,7 +202,9 @@ class Advisor:
             model_name=repr(self.model_name),
             require_cost=require_cost,
         )
-        versions = reader.versions(self.model_name, loss_key=settings.loss_key)
+        versions = reader.versions(
+            self.model_name, loss_key=settings.loss_key, metric=settings.metric
+        )
         if not versions:
             raise RegistryError(
                 f"registered model {self.model_name!r} has no versions: register a version "
@@ -297,6 +314,7 @@ class Advisor:
         """The losses measured on the window, by version, and how the served version's labels
         and predictions were read (see :func:`mlflow_staleness.losses.evaluate`)."""
         metric = served.metric or "error_rate"
+        _check_labels_fit(metric, labels, served)
         if self._scorer is None:
             self._scorer = VersionScorer(self.client, self.model_name)
         # Given predictions are the served version's only; versions are loaded (and then the
@@ -402,10 +420,21 @@ class Advisor:
                 f"would remove it. Name another alias, e.g. 'retrain-recommended'"
             )
         served = ctx.served
+        consumed = {c for c in (labels, predictions) if isinstance(c, str)}
+        load = y is not None and p is None  # the served version will be loaded to predict
+        signature = None
+        if load or served.metric_source is None:
+            signature = self._reader().signature(self.model_name, served.version)
+        served = _settle_metric(served, signature)
+        ctx = dataclasses.replace(
+            ctx,
+            served=served,
+            versions=[served if v.version == served.version else v for v in ctx.versions],
+        )
+        _check_columns(served, signature, features, consumed, labelled=y is not None)
         if served.fingerprint is None and served.reference_columns:
             # The dataset input's schema covers the whole frame, its target included; only when
             # labels were given is it known which columns are not features.
-            consumed = {c for c in (labels, predictions) if isinstance(c, str)}
             lost = [
                 c
                 for c in served.reference_columns
@@ -426,6 +455,14 @@ class Advisor:
                     f"{served.version}'s reference dataset",
                     columns=dict.fromkeys(lost, "missing from current data"),
                 )
+        hint = ""
+        target = served.target or (signature.output_name if signature is not None else None)
+        if y is None and evaluation is None and target and target in features.columns:
+            hint = (
+                f"the data holds {target!r}, the label column of v{served.version}'s reference: "
+                f"pass it as labels (--target {target}) to measure the loss"
+            )
+            features = features.drop(columns=[target])
         fingerprint = DataFingerprint.from_frame(features)
         measured, read_as = (
             self._measure(ctx, features, y, p, served) if y is not None else ({}, ())
@@ -433,6 +470,12 @@ class Advisor:
         if evaluation is not None:
             metrics, key, greater = evaluation
             metric = served.metric or "error_rate"
+            if key is None and served.metric_source == ASSUMED and metric in EVALUATION_KEYS:
+                # nothing said how the loss is measured: the evaluation's own metrics do
+                metric = next(
+                    (m for m in ("mae", "rmse", "mse") if EVALUATION_KEYS[m][0] in metrics),
+                    metric,
+                )
             loss = loss_from_evaluation(metric, metrics, key=key, greater_is_better=greater)
             measured = {served.version: loss}
         drift = {}
@@ -473,13 +516,14 @@ class Advisor:
             cost=ctx.settings.cost,
             strategy=ctx.settings.strategy,
             alias=ctx.settings.alias,
-            note=note,
+            note="; ".join(n for n in (note, hint) if n),
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
             candidate=_candidate(candidate, ctx.versions, served, history),
             loss_notes=read_as,
             loss_warning=warning,
         )
+        rec = _state_evidence(rec, served, measured_now=bool(measured))
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
         document = advice_document(rec.to_dict(), cost_settings(ctx.settings.cost))
         advised = dataclasses.replace(record, advice=document)
@@ -663,6 +707,98 @@ def _check_experiment_name(model_name: str) -> None:
             f"{MAX_EXPERIMENT_NAME} characters in an experiment name, so the model name may "
             f"have at most {MAX_EXPERIMENT_NAME - len(advisor_experiment(''))}"
         )
+
+
+#: How the loss kind is described when nothing logged says what it is.
+ASSUMED = "assumed: nothing logged says how the loss is measured; pass --metric (metric=)"
+
+
+def _settle_metric(served: VersionEvidence, signature: Any) -> VersionEvidence:
+    """The served version with its loss kind settled: found in the registry, else from its
+    model signature's output type, else ``error_rate``, stated as assumed."""
+    if served.metric_source is not None and served.metric:
+        return served
+    output = signature.output_type if signature is not None else None
+    kind = signature_kind(output)
+    if kind is not None:
+        return dataclasses.replace(
+            served, metric=kind, metric_source=f"the model signature (output {output})"
+        )
+    return dataclasses.replace(served, metric=served.metric or "error_rate", metric_source=ASSUMED)
+
+
+def _check_columns(
+    served: VersionEvidence,
+    signature: Any,
+    features: pd.DataFrame,
+    consumed: set,
+    *,
+    labelled: bool,
+) -> None:
+    """Refuse data that lacks a column the served version needs, in one line, before any model
+    is loaded: the columns of its fingerprint, else of its signature's inputs."""
+    if served.fingerprint is not None:
+        needed, whose = tuple(served.fingerprint.columns), "reference"
+    elif signature is not None and signature.inputs:
+        needed, whose = signature.inputs, "model signature"
+    else:
+        return
+    lost = [c for c in needed if c not in features.columns and c not in consumed]
+    if lost:
+        shown = ", ".join(map(repr, lost[:20])) + (
+            f" and {len(lost) - 20} more" if len(lost) > 20 else ""
+        )
+        raise SchemaMismatchError(
+            f"the current data lacks column(s) {shown} of version {served.version}'s {whose} "
+            f"(nothing was loaded). Pass data with the columns the model was trained on",
+            columns=dict.fromkeys(lost, "missing from current data"),
+        )
+
+
+def _check_labels_fit(metric: str, labels: Any, served: VersionEvidence) -> None:
+    """An error rate on labels that are fractional numbers means nothing: refuse it."""
+    if metric not in ("error_rate", "accuracy"):
+        return
+    values = np.asarray(labels)
+    if values.dtype.kind != "f":
+        return
+    finite = values[np.isfinite(values)]
+    if finite.size and not np.all(finite == np.round(finite)):
+        raise InvalidInputError(
+            f"the labels are fractional numbers, but v{served.version}'s loss is taken as "
+            f"{metric} ({served.metric_source or 'log_reference'}): an error rate of a number "
+            f"means nothing. Say how it is measured: --metric mae (or mse, rmse; metric=)"
+        )
+
+
+def _state_evidence(
+    rec: Recommendation, served: VersionEvidence, *, measured_now: bool
+) -> Recommendation:
+    """Say in the advice which evidence of a version nobody prepared was used, and account for
+    an optimistic (training) validation loss (:mod:`mlflow_staleness.metric_names`)."""
+    if rec.action == "insufficient-evidence":
+        return rec
+    used = []
+    if served.metric_source not in (None, "log_reference"):
+        used.append(f"loss {served.metric} from {served.metric_source}")
+    if served.val_source and (
+        served.optimistic or served.metric_source not in (None, "log_reference")
+    ):
+        used.append(f"validation loss {served.val_source}")
+    if not used:
+        return rec
+    evidence = (*rec.evidence, *used)
+    confidence, uncertainty = rec.confidence, rec.uncertainty
+    if served.optimistic and served.val_loss is not None:
+        confidence *= OPTIMISTIC_WEIGHT
+        if not measured_now:
+            uncertainty = float(np.hypot(uncertainty, served.val_loss))
+    reason = f"{rec.reason} [evidence: {'; '.join(used)}]"
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 3] + "..."
+    return dataclasses.replace(
+        rec, evidence=evidence, confidence=confidence, uncertainty=uncertainty, reason=reason
+    )
 
 
 def _check_recorded_evidence(served: VersionEvidence) -> None:
