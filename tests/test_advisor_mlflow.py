@@ -433,7 +433,7 @@ def test_dry_run_writes_nothing_and_plans_the_real_writes(tracking_uri: str) -> 
     kinds = [w.kind for w in dry_plan]
     completion = kinds.index("set-run-tags")
     assert "set-version-tag" not in kinds[completion + 1 : -1]
-    assert set(kinds[completion + 1 : -1]) == {"log-metrics", "log-artifact"}
+    assert set(kinds[completion + 1 : -1]) == {"set-model-tag", "log-metrics", "log-artifact"}
     assert kinds[-1] == "set-version-tag"
     assert json.loads(dry_plan[completion].payload) == {
         window_tag("w1"): dry.advice_id,
