@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from registry_helpers import client_for, make_frame, register_version, unique_name
 
-from mlflow_staleness.adapter import AdvisorState, execute, plan_advice
+from mlflow_staleness.adapter import AdvisorState, execute, log_reference, plan_advice
 from mlflow_staleness.adapter.budget import (
     BUDGETS,
     KEY_BUDGET,
@@ -244,3 +244,29 @@ def test_an_over_long_advice_is_written_whole_to_a_real_store(sqlite_uri: str, s
     written = {k: v for k, v in version.tags.items() if k in planned}
     assert written == {k: v.replace("<new advisor run>", run_id) for k, v in planned.items()}
     assert written["staleness.advice_id"] == rec.advice_id
+
+
+@pytest.mark.parametrize(
+    ("loss_name", "target", "match"),
+    [
+        ("l" * (KEY_BUDGET + 1), None, r"loss_name must be a metric key of 1 to 250 characters"),
+        ("val_loss", "y" * (BUDGETS["set-run-tags"] + 1), r"target column's name has 8001"),
+    ],
+)
+def test_log_reference_refuses_a_value_it_reads_back_before_any_write(
+    sqlite_uri: str, loss_name: str, target: str | None, match: str
+) -> None:
+    client = client_for(sqlite_uri)
+    run = client.create_run(client.create_experiment(unique_name("reference")))
+    frame = make_frame(seed=1)
+    if target is not None:
+        frame = frame.rename(columns={frame.columns[-1]: target})
+    with pytest.raises(WriteBudgetError, match=match):
+        log_reference(
+            frame, target=target, loss=0.1, loss_name=loss_name, run_id=run.info.run_id,
+            tracking_uri=sqlite_uri,
+        )  # fmt: skip
+    assert client.list_artifacts(run.info.run_id) == []
+    written = client.get_run(run.info.run_id).data
+    assert not written.metrics
+    assert not [k for k in written.tags if k.startswith("staleness.")]
