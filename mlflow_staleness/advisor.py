@@ -115,6 +115,9 @@ class Advisor:
     progress
         Say on stderr what is being read: ``True`` always, ``False`` never, ``None`` for long
         reads only (hundreds of versions).
+    client
+        A tracking client another advisor already connected (``client``), to share one
+        connection among many models; by default the advisor connects on first use.
     """
 
     def __init__(
@@ -133,6 +136,7 @@ class Advisor:
         score_versions: int = DEFAULT_SCORED_VERSIONS,
         overrides: Sequence[dict[str, Any]] = (),
         progress: bool | None = False,
+        client: Any = None,
     ) -> None:
         if not isinstance(model_name, str) or not model_name.strip():
             raise InvalidInputError(f"model_name must be a non-empty string, got {model_name!r}")
@@ -152,7 +156,7 @@ class Advisor:
         self.overrides = list(overrides)
         self.progress = progress
         self.last_plan: list[Write] = []
-        self._client = None
+        self._client = client
         self._scorer: VersionScorer | None = None
 
     # ------------------------------------------------------------------ plumbing

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -240,6 +241,13 @@ def _say(ctx: click.Context, message: str) -> None:
 )
 @click.option("--all", "all_models", is_flag=True, help="Advise every configured model.")
 @click.option("--filter", "filter_string", help="With --all: e.g. \"name LIKE 'fraud-%'\".")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="With --all: models advised at once.",
+)
 @server_options
 @click.pass_context
 def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
@@ -266,11 +274,15 @@ def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
     if options["all_models"]:
         ctx.exit(_advise_all(ctx, layers, minimum, options))
     with failures():
-        rec = _advise_one(ctx, model, layers, options, Path(options["data_path"]))
+        rec, plan = _advise_one(ctx, model, layers, options, Path(options["data_path"]))
+    _show_advice(rec, plan, options)
     ctx.exit(_exit_code(rec, options["fail_on_retrain"], minimum))
 
 
-def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, data: Path):
+def _advise_one(
+    ctx: click.Context, model: str, layers: list, options: dict, data: Path, client: Any = None
+):
+    """The advice of one model (and its write plan); printing is :func:`_show_advice`'s."""
     from mlflow_staleness.data_files import read_table
 
     frame = read_table(data, progress=_progress(ctx))
@@ -283,6 +295,7 @@ def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, dat
         set_alias=options["set_alias"],
         transition_stage=options["transition_stage"],
         promote_alias=options["promote"],
+        client=client,
     )
     apply = bool(options["set_alias"] or options["transition_stage"] or options["promote"])
     rec = advisor.advise(
@@ -293,16 +306,19 @@ def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, dat
         dry_run=options["dry_run"],
         apply=apply,
     )
+    return rec, advisor.last_plan
+
+
+def _show_advice(rec, plan: list, options: dict) -> None:
     if options["dry_run"]:
         out = sys.stderr if options["as_json"] else sys.stdout
-        _echo(f"dry run: {len(advisor.last_plan)} writes planned, none made:", file=out)
-        for write in advisor.last_plan:
+        _echo(f"dry run: {len(plan)} writes planned, none made:", file=out)
+        for write in plan:
             _echo(f"  {write.describe()}", file=out)
     if options["as_json"]:
         _echo(json.dumps(rec.to_dict(), sort_keys=True))
     else:
         _print_advice(rec)
-    return rec
 
 
 def _print_advice(rec) -> None:
@@ -340,9 +356,18 @@ def _exit_code(rec, fail_on_retrain: bool, minimum: float | None) -> int:
 
 
 def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options: dict) -> int:
+    """Advise every configured model, ``--jobs`` at a time; one failure never stops the others.
+
+    The models share one connection. Each advice is printed whole when it completes, with a
+    progress line on stderr; the summary at the end names every model's action or error.
+    """
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
     from mlflow_staleness.adapter import RegistryReader
+    from mlflow_staleness.adapter.connection import request_bounds
     from mlflow_staleness.settings import SETTINGS_TAG
 
+    jobs = options["jobs"]
     with failures():
         advisor = _advisor("-", options["tracking_uri"], options["server_timeout"], ctx)
         reader = RegistryReader(advisor.client)
@@ -354,36 +379,54 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
         )
         return EXIT_ERROR
     data = Path(options["data_path"])
+
+    def one(name: str) -> tuple[Any, float]:
+        start = time.monotonic()
+        with failures():
+            return _advise_one(
+                ctx, name, layers, options, _model_data(data, name), client=advisor.client
+            ), time.monotonic() - start
+
     codes = {}
+    # the request bounds go around the whole pool: they are process-wide environment variables
+    with request_bounds(advisor.server_timeout), ThreadPoolExecutor(jobs) as pool:
+        futures = {pool.submit(one, name): name for name in names}
+        for done, future in enumerate(as_completed(futures), 1):
+            name = futures[future]
+            try:
+                (rec, plan), seconds = future.result()
+                _show_advice(rec, plan, options)
+                codes[name] = (_exit_code(rec, options["fail_on_retrain"], minimum), rec.action)
+                outcome = f"{rec.action} ({seconds:.1f} s)"
+            except Failure as exc:
+                exc.show()
+                codes[name] = (EXIT_ERROR, f"error: {exc.format_message()}")
+                outcome = "error"
+            except Exception as exc:  # a bug in one model's advice must not stop the others
+                _echo(f"error: {name}: {type(exc).__name__}: {exc}", err=True)
+                codes[name] = (EXIT_ERROR, f"error: {type(exc).__name__}: {exc}")
+                outcome = "error"
+            _say(ctx, f"[{done}/{len(names)}] {name}: {outcome}")
+    failed = sum(code == EXIT_ERROR for code, _ in codes.values())
+    _echo(f"summary: {len(names)} models, {failed} failed", err=True)
     for name in names:
-        path = data
-        if data.is_dir():
-            path = next(
-                (
-                    data / f"{name}{s}"
-                    for s in (".parquet", ".csv")
-                    if (data / f"{name}{s}").exists()
-                ),
-                data / f"{name}.parquet",
-            )
-        try:
-            with failures():
-                rec = _advise_one(ctx, name, layers, options, path)
-            codes[name] = (_exit_code(rec, options["fail_on_retrain"], minimum), rec.action)
-        except Failure as exc:
-            exc.show()
-            codes[name] = (EXIT_ERROR, "error")
-        except Exception as exc:
-            _echo(f"error: {name}: {type(exc).__name__}: {exc}", err=True)
-            codes[name] = (EXIT_ERROR, "error")
-    _echo("summary:", err=True)
-    for name, (code, action) in codes.items():
+        code, action = codes[name]
         _echo(f"  {name}: {action} (exit {code})", err=True)
     found = {code for code, _ in codes.values()}
     for code in (EXIT_ERROR, EXIT_RETRAIN, EXIT_LOW_CONFIDENCE):
         if code in found:
             return code
     return EXIT_OK
+
+
+def _model_data(data: Path, name: str) -> Path:
+    """With --all: one file for every model, or MODEL.parquet / MODEL.csv in a folder."""
+    if not data.is_dir():
+        return data
+    for suffix in (".parquet", ".csv"):
+        if (data / f"{name}{suffix}").exists():
+            return data / f"{name}{suffix}"
+    return data / f"{name}.parquet"
 
 
 # ---------------------------------------------------------------------------------- configure

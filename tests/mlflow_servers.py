@@ -126,6 +126,9 @@ def _child_environment(extra_env: Mapping[str, str] | None = None) -> dict[str, 
     env.pop("MLFLOW_TRACKING_URI", None)
     # no telemetry: the server would try to fetch its configuration from the internet
     env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"})
+    # no job runner: since 3.x the server forks about eight huey consumers (each a full MLflow
+    # import, ~240 MB) for GenAI jobs the registry never uses; a test may still turn it back on
+    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     env.update(extra_env or {})
     return env
 

@@ -618,16 +618,35 @@ def test_advise_all_configured_models(registry: Registry, tmp_path: Path) -> Non
     args = ["advise", "--all", "--filter", f"name LIKE '{prefix}%'", "--data", data, *LABELS]
     args += ["--window", "2026-04-01", "--tracking-uri", registry.uri]
 
-    result = _invoke([*args, "--fail-on-retrain"], 3)
+    result = _invoke([*args, "--fail-on-retrain", "--jobs", "2"], 3)
     summary = result.stderr[result.stderr.index("summary:") :]
+    assert "summary: 2 models, 0 failed" in summary
     assert f"{keep}: keep (exit 0)" in summary
     assert f"{retrain}: retrain (exit 3)" in summary
+    assert f"[2/2] {keep}: keep" in result.stderr or f"[2/2] {retrain}: retrain" in result.stderr
+    # each advice is printed whole, however the two models' work interleaved
+    blocks = result.stdout.split(f"{keep} v")[1].split(f"{retrain} v")
+    assert all(block.count("reason:") == 1 for block in blocks if block.strip())
     assert unconfigured not in result.stderr + result.stdout
     assert registry.version_tags(keep)["staleness.action"] == "keep"
     assert registry.version_tags(retrain)["staleness.action"] == "retrain"
 
     again = _invoke([*args, "--dry-run"], 0)
     assert f"{retrain}: retrain (exit 0)" in again.stderr
+
+    # a model whose data is missing fails alone, and the summary names it and why
+    broken = f"{prefix}-d"
+    with _fluent_uri(registry.uri):
+        version = mlflow.register_model(registry.model_uri, broken)
+    registry.client.set_registered_model_alias(broken, "champion", version.version)
+    _invoke(["-q", "configure", broken, *RETRAIN_COSTS, "--tracking-uri", registry.uri], 0)
+    mixed = _invoke([*args, "--dry-run", "--jobs", "3"], 1)
+    summary = mixed.stderr[mixed.stderr.index("summary:") :]
+    assert "summary: 3 models, 1 failed" in summary
+    assert f"{keep}: keep (exit 0)" in summary
+    assert f"{retrain}: retrain (exit 0)" in summary
+    assert f"{broken}: error: " in summary
+    assert f"{broken}.parquet" in summary
 
     # a filter that matches nothing configured is an error, not a silent success
     none = ["advise", "--all", "--filter", f"name LIKE '{prefix}-c%'", "--data", data]
