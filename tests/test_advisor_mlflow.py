@@ -433,7 +433,7 @@ def test_dry_run_writes_nothing_and_plans_the_real_writes(tracking_uri: str) -> 
     kinds = [w.kind for w in dry_plan]
     completion = kinds.index("set-run-tags")
     assert "set-version-tag" not in kinds[completion + 1 : -1]
-    assert set(kinds[completion + 1 : -1]) == {"log-metrics", "log-artifact"}
+    assert set(kinds[completion + 1 : -1]) == {"set-model-tag", "log-metrics", "log-artifact"}
     assert kinds[-1] == "set-version-tag"
     assert json.loads(dry_plan[completion].payload) == {
         window_tag("w1"): dry.advice_id,
@@ -932,7 +932,8 @@ def test_a_cut_re_advise_keeps_the_windows_previous_complete_advice(sqlite_uri: 
 
     second = _advise(advisor, make_frame(seed=2), 0.4, "w1", dry_run=True)
     plan = advisor.last_plan
-    cut = next(i for i, w in enumerate(plan) if w.kind == "log-metrics")  # artifacts are written
+    # everything before the completion marker is written: the fact, the cache, the tags
+    cut = next(i for i, w in enumerate(plan) if w.kind == "set-run-tags")
     execute(client_for(sqlite_uri), plan[:cut], model_name=name)
 
     [row] = advisor.history()

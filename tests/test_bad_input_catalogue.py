@@ -49,6 +49,14 @@ of 100 001 characters is beyond even a model-version tag value (100 000). A mode
 MLflow allows, though the registry accepts the model itself; the advisor must say so before it
 creates anything.
 
+Over-long values (issue 11, defect 1): new text values of 40,000 characters, a feature named by
+25,000 and 1,500 columns with unseen categories must **succeed**, with every tag the model holds
+within its kind's budget (5,000 characters for registry tags, 8,000 for run tags) and at least
+one value cut visibly (``… (+N chars)`` or ``… (+N items)``); a currency of 120,000 characters
+is refused before any write. Stored settings (defect 2): the per-key leftovers of an interrupted
+``configure`` (a total and its parts) must not stop an advice; a damaged settings document is
+refused with a line naming ``configure --reset``.
+
 The last test asserts the catalogue's size (>= 30 failing cases, >= 2 succeeding) and prints
 ``bad inputs tried: N, state changed: M`` (M must be 0).
 """

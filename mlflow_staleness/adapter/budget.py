@@ -16,7 +16,7 @@ run tag value        8,000  ``MAX_TAG_VAL_LENGTH`` (8,000 since 2.17; 5,000 befo
 version tag value    5,000  ``MAX_MODEL_REGISTRY_TAG_VALUE_LENGTH`` (5,000 in 2.x,
                             100,000 in 3.x)
 model tag value      5,000  the same
-param value          6,000  ``MAX_PARAM_VAL_LENGTH``
+param value          6,000  ``MAX_PARAM_VAL_LENGTH`` (the advisor logs no params)
 key (any kind)         250  ``MAX_ENTITY_KEY_LENGTH``, ``MAX_MODEL_REGISTRY_TAG_KEY_LENGTH``
 ==================  ======  ==========================================================
 
@@ -86,6 +86,9 @@ def fit(text: str, budget: int) -> str:
 def fit_list(items: Sequence[Any], budget: int) -> str:
     """A JSON list of ``items`` in at most ``budget`` characters: each string item cut to a
     share of the budget, and items that no longer fit replaced by one ``"… (+N items)"``."""
+    whole = json.dumps(list(items))  # as Recommendation.to_tags writes it
+    if len(whole) <= budget:
+        return whole
     share = max(budget // max(min(len(items), 8), 1) - 16, 32)
     cut = [_fit_item(item, share) for item in items]
     for shown in range(len(cut), -1, -1):

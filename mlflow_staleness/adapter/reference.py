@@ -25,6 +25,9 @@ from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.fingerprint import DataFingerprint
 from mlflow_staleness.losses import METRICS
 
+#: MLflow's limit on a dataset input's schema (``MAX_DATASET_SCHEMA_SIZE``).
+MAX_DATASET_SCHEMA = 1_048_575
+
 __all__ = ["log_reference"]
 
 
@@ -103,16 +106,18 @@ def log_reference(
         # MLflow's dataset digest calls a pandas method positionally; pandas 3 warns about it
         warnings.filterwarnings("ignore", message="Starting with pandas version 4.0")
         dataset = mlflow.data.from_pandas(data, targets=target, name="staleness-reference")
+    entity = dataset._to_mlflow_entity()
+    if len(entity.schema or "") > MAX_DATASET_SCHEMA:
+        raise WriteBudgetError(
+            f"the data's schema takes {len(entity.schema):,} characters as an MLflow dataset "
+            f"input, over MLflow's limit of {MAX_DATASET_SCHEMA:,}: shorten the column names or "
+            f"log fewer columns; nothing was written"
+        )
     with mlflow_errors(f"logging the reference on run {run_id}", client.tracking_uri):
         client.log_text(run_id, fingerprint.to_json(), FINGERPRINT_PATH)
         client.log_inputs(
             run_id,
-            datasets=[
-                DatasetInput(
-                    dataset._to_mlflow_entity(),
-                    tags=[InputTag("mlflow.data.context", "validation")],
-                )
-            ],
+            datasets=[DatasetInput(entity, tags=[InputTag("mlflow.data.context", "validation")])],
         )
         tags = [
             RunTag("staleness.loss_key", loss_name),

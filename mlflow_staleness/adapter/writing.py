@@ -10,17 +10,18 @@ would. The order matters, since MLflow writes one request at a time and has no t
    as part of the history before step 6 names the fact);
 3. ``staleness.advice_id`` on the served version is emptied: from here until step 8 its display
    copies are marked incomplete, never paired with an older advice's id;
-4. the ``staleness.*`` tags on the served version, then the summary tag on the registered model;
+4. the ``staleness.*`` tags on the served version;
 5. alias or stage moves, only when asked;
 6. one batch of run tags: ``staleness.window.<key>`` = the advice id (the advice is complete)
    and ``staleness.advice_id``;
-7. what shows the latest advice to people: the metrics ``staleness.<field>`` at step = the
-   window's sequence number, ``advice.json``, ``staleness.png`` and ``report.html``;
+7. what shows the latest advice to people: the summary tag on the registered model, the metrics
+   ``staleness.<field>`` at step = the window's sequence number, ``advice.json``,
+   ``staleness.png`` and ``report.html``;
 8. ``staleness.advice_id`` on the version, last: its display copies are complete too.
 
 A cut anywhere before step 6 leaves the window's previous complete advice as the one readers
-show (:mod:`mlflow_staleness.advice_log`), and no chart, page or ``advice.json`` of the
-unfinished one; a re-run then completes a new one. Before the first write, the user's permission
+show (:mod:`mlflow_staleness.advice_log`), and no summary, chart, page or ``advice.json`` of
+the unfinished one; a re-run then completes a new one. Before the first write, the user's permission
 to write on the model and the advisor experiment is checked.
 """
 
@@ -129,11 +130,11 @@ def plan_advice(
     final = tags.pop(ADVICE_ID_TAG)
     writes.append(_tag("set-version-tag", on_version, ADVICE_ID_TAG, ""))
     writes += [_tag("set-version-tag", on_version, key, value) for key, value in tags.items()]
-    writes.append(_tag("set-model-tag", f"model {model!r}", SUMMARY_TAG, rec.summary()))
     if apply:
         writes += _actions(rec, aliases, set_alias, serving_alias, transition_stage)
     complete = {window_tag(rec.window): final, ADVICE_ID_TAG: final}
     writes.append(_run_tags(on_run, complete))
+    writes.append(_tag("set-model-tag", f"model {model!r}", SUMMARY_TAG, rec.summary()))
     writes.append(_metrics(rec, on_run))
     writes += [
         Write("log-artifact", on_run, ADVICE_PATH, payload=advice),
