@@ -708,7 +708,7 @@ def _implausible_loss(
 ) -> str | None:
     """A warning when the served version's loss on ``current`` is implausible against what it
     showed before: its validation loss and its losses on the windows before ``current``
-    (:func:`mlflow_staleness.losses.implausible`)."""
+    (:func:`mlflow_staleness.losses.implausible`). Losses flagged before do not count."""
     loss = current.measured.get(served.version)
     if loss is None:
         return None
@@ -716,7 +716,9 @@ def _implausible_loss(
     seen += [
         r.measured[served.version]
         for r in history
-        if r.seq < current.seq and served.version in r.measured
+        if r.seq < current.seq
+        and served.version in r.measured
+        and not (r.advice or {}).get("loss_warning")  # a flagged loss is no new normal
     ]
     return implausible(served.metric or "error_rate", loss, seen)
 
