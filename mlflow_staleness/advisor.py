@@ -344,7 +344,11 @@ class Advisor:
             ``predictions`` when given, else from loading the version through ``mlflow.pyfunc``.
         window
             The window's label (a date, say); default: today's UTC date. Advising twice on the
-            same window replaces its advice.
+            same window replaces its advice. A label that is an ISO 8601 date or date-time is
+            normalised to UTC and placed on the time axis (:mod:`mlflow_staleness.windows`); a
+            window older than the newest one is advised on the history up to it and shown
+            nowhere as the current advice (no version tag, summary, ``advice.json`` or alias
+            move). Other labels keep the order of arrival.
         dry_run
             Write nothing; :attr:`last_plan` holds the writes that would have been made.
         apply
@@ -510,7 +514,11 @@ class Advisor:
         window: str | None = None,
         dry_run: bool = False,
     ) -> dict[str, float]:
-        """Record a past window's measured loss (late labels) without advising; return it."""
+        """Record a past window's measured loss (late labels) without advising; return it.
+
+        A window never advised takes its place on the time axis when its label is a time (see
+        :mod:`mlflow_staleness.windows`), else it comes after every window seen so far.
+        """
         with request_bounds(self.server_timeout):
             return self._record(data, labels, predictions, window, dry_run)
 
