@@ -311,9 +311,12 @@ class Advisor:
             for version in others:
                 try:
                     scored = self._scorer.predict(version.version, features)
+                    loss = measure(version.metric or metric, labels, scored)
                 except InvalidInputError:
-                    continue  # another version that cannot be loaded adds no evidence
-                measured[version.version] = measure(version.metric or metric, labels, scored)
+                    # another version that cannot be loaded, or whose predictions do not match
+                    # the labels' type, adds no evidence
+                    continue
+                measured[version.version] = loss
         return measured, result.notes
 
     # ------------------------------------------------------------------ the API
