@@ -333,9 +333,12 @@ class Advisor:
             for version in others:
                 try:
                     scored = self._scorer.predict(version.version, features)
+                    loss = measure(version.metric or metric, labels, scored)
                 except InvalidInputError:
-                    continue  # another version that cannot be loaded adds no evidence
-                measured[version.version] = measure(version.metric or metric, labels, scored)
+                    # another version that cannot be loaded, or whose predictions do not match
+                    # the labels' type, adds no evidence
+                    continue
+                measured[version.version] = loss
         return measured, result.notes
 
     # ------------------------------------------------------------------ the API
@@ -366,7 +369,11 @@ class Advisor:
             ``predictions`` when given, else from loading the version through ``mlflow.pyfunc``.
         window
             The window's label (a date, say); default: today's UTC date. Advising twice on the
-            same window replaces its advice.
+            same window replaces its advice. A label that is an ISO 8601 date or date-time is
+            normalised to UTC and placed on the time axis (:mod:`mlflow_staleness.windows`); a
+            window older than the newest one is advised on the history up to it and shown
+            nowhere as the current advice (no version tag, summary, ``advice.json`` or alias
+            move). Other labels keep the order of arrival.
         dry_run
             Write nothing; :attr:`last_plan` holds the writes that would have been made.
         apply
@@ -558,7 +565,11 @@ class Advisor:
         window: str | None = None,
         dry_run: bool = False,
     ) -> dict[str, float]:
-        """Record a past window's measured loss (late labels) without advising; return it."""
+        """Record a past window's measured loss (late labels) without advising; return it.
+
+        A window never advised takes its place on the time axis when its label is a time (see
+        :mod:`mlflow_staleness.windows`), else it comes after every window seen so far.
+        """
         with request_bounds(self.server_timeout):
             return self._record(data, labels, predictions, window, dry_run)
 
@@ -871,7 +882,7 @@ def _implausible_loss(
 ) -> str | None:
     """A warning when the served version's loss on ``current`` is implausible against what it
     showed before: its validation loss and its losses on the windows before ``current``
-    (:func:`mlflow_staleness.losses.implausible`)."""
+    (:func:`mlflow_staleness.losses.implausible`). Losses flagged before do not count."""
     loss = current.measured.get(served.version)
     if loss is None:
         return None
@@ -879,7 +890,9 @@ def _implausible_loss(
     seen += [
         r.measured[served.version]
         for r in history
-        if r.seq < current.seq and served.version in r.measured
+        if r.seq < current.seq
+        and served.version in r.measured
+        and not (r.advice or {}).get("loss_warning")  # a flagged loss is no new normal
     ]
     return implausible(served.metric or "error_rate", loss, seen)
 

@@ -8,7 +8,11 @@ shown nowhere as the current advice. Against a real SQLite store (``sqlite_uri``
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from registry_helpers import (
     TARGET,
     client_for,
@@ -21,6 +25,7 @@ from registry_helpers import (
 
 from mlflow_staleness import CostModel
 from mlflow_staleness.adapter import RegistryReader
+from mlflow_staleness.advice import WindowRecord, merge_window
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.windows import as_time, normalise, order_windows
 
@@ -76,6 +81,63 @@ def test_time_labels_are_sorted_into_the_places_time_labels_held() -> None:
     ]
     assert order_windows(["c", "a", "b"]) == ["c", "a", "b"]
     assert as_time("0001-01-01T00:00:00+01:00") is None  # before year 1 in UTC: not a time
+
+
+MOMENTS = st.datetimes(
+    min_value=datetime(1900, 1, 1),
+    max_value=datetime(2200, 1, 1),
+    timezones=st.sampled_from(
+        [
+            None,
+            timezone.utc,
+            timezone(timedelta(hours=-5)),
+            timezone(timedelta(hours=5, minutes=30)),
+        ]
+    ),
+)
+
+
+def _spell(moment: datetime, how: int) -> str:
+    if how == 0 and moment.tzinfo is None:
+        return moment.date().isoformat()
+    if how == 1:
+        return moment.isoformat(sep=" ")
+    return moment.isoformat()
+
+
+LABELS = st.one_of(
+    st.builds(_spell, MOMENTS, st.integers(0, 2)),
+    st.text(alphabet="abcw-_0123456789", min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(labels=st.lists(LABELS, max_size=12, unique_by=normalise))
+def test_the_time_axis_sorts_time_labels_in_their_places_and_keeps_the_rest(
+    labels: list[str],
+) -> None:
+    ordered = order_windows(labels)
+    assert sorted(ordered) == sorted(labels)  # a permutation
+    times = [as_time(label) for label in ordered]
+    assert [t for t in times if t is not None] == sorted(t for t in times if t is not None)
+    for i, label in enumerate(labels):
+        if as_time(label) is None:
+            assert ordered[i] == label  # a label that is no time keeps its place
+    for label in labels:
+        assert normalise(normalise(label)) == normalise(label)
+        assert as_time(normalise(label)) == as_time(label)  # the same instant
+
+
+@settings(max_examples=200, deadline=None)
+@given(moments=st.lists(MOMENTS, min_size=1, max_size=8), how=st.integers(0, 2))
+def test_windows_merged_in_any_order_end_in_time_order(moments: list[datetime], how: int) -> None:
+    history: list[WindowRecord] = []
+    for i, moment in enumerate(moments):
+        _, history = merge_window(history, _spell(moment, how), i)
+    windows = [r.window for r in sorted(history, key=lambda r: r.seq)]
+    assert windows == order_windows(sorted(windows, key=lambda w: as_time(w)))
+    assert len(windows) == len({as_time(_spell(m, how)) for m in moments})
+    assert [r.seq for r in sorted(history, key=lambda r: r.seq)] == list(range(len(windows)))
 
 
 # ---------------------------------------------------------------------------------- the advisor
