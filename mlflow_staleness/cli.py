@@ -25,7 +25,7 @@ import click
 
 from mlflow_staleness import __version__
 from mlflow_staleness._terminal import terminal_safe
-from mlflow_staleness.exceptions import InvalidInputError, StalenessError
+from mlflow_staleness.exceptions import InvalidInputError, RegistryError, StalenessError
 
 #: The losses ``--metric`` names (:data:`mlflow_staleness.losses.METRICS`, spelled out here so
 #: that ``--help`` imports no numpy; a test keeps the two equal).
@@ -334,6 +334,15 @@ def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
 
 
 def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, data: Path):
+    from mlflow_staleness._registry_probe import model_is_missing
+
+    # A wrong name is reported at once: asked before MLflow and pandas are imported.
+    uri = options["tracking_uri"] or os.environ.get("MLFLOW_TRACKING_URI")
+    if model_is_missing(uri, model, timeout=min(2.0, _number("t", options["server_timeout"]))):
+        raise RegistryError(
+            f"no registered model named {model!r} at {uri}. Check the name (names are "
+            f"case-sensitive), or register the model first."
+        )
     from mlflow_staleness.data_files import read_table
 
     frame = read_table(data, progress=_progress(ctx))
