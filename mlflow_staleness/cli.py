@@ -219,6 +219,20 @@ def server_options(function: Callable) -> Callable:
     )(function)
 
 
+def _check_name(model: str, options: dict[str, Any]) -> None:
+    """Report a wrong model name at once: asked before MLflow and pandas are imported
+    (:mod:`mlflow_staleness._registry_probe`; any doubt is left to the advisor)."""
+    from mlflow_staleness._registry_probe import model_is_missing
+
+    uri = options.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI")
+    timeout = min(2.0, _number("--server-timeout", options.get("server_timeout")) or 2.0)
+    if model_is_missing(uri, model, timeout=timeout):
+        raise RegistryError(
+            f"no registered model named {model!r} at {uri}. Check the name (names are "
+            f"case-sensitive), or register the model first."
+        )
+
+
 def _advisor(
     model: str, tracking_uri: str | None, server_timeout: float, ctx: click.Context, **kw: Any
 ):
@@ -334,15 +348,7 @@ def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
 
 
 def _advise_one(ctx: click.Context, model: str, layers: list, options: dict, data: Path):
-    from mlflow_staleness._registry_probe import model_is_missing
-
-    # A wrong name is reported at once: asked before MLflow and pandas are imported.
-    uri = options["tracking_uri"] or os.environ.get("MLFLOW_TRACKING_URI")
-    if model_is_missing(uri, model, timeout=min(2.0, _number("t", options["server_timeout"]))):
-        raise RegistryError(
-            f"no registered model named {model!r} at {uri}. Check the name (names are "
-            f"case-sensitive), or register the model first."
-        )
+    _check_name(model, options)
     from mlflow_staleness.data_files import read_table
 
     frame = read_table(data, progress=_progress(ctx))
@@ -470,6 +476,7 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
     """Store MODEL's costs and settings as tags, so that advise needs only the data."""
     layer = _cost_layer(options)
     with failures():
+        _check_name(model, options)
         if options["cost_file"]:
             from mlflow_staleness.settings import merge, read_cost_file
 
@@ -498,6 +505,7 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
 def record(ctx: click.Context, model: str, **options: Any) -> None:
     """Record a past window's measured loss (late labels) without advising."""
     with failures():
+        _check_name(model, options)
         from mlflow_staleness.data_files import read_table
 
         frame = read_table(Path(options["data_path"]))
@@ -522,6 +530,7 @@ def record(ctx: click.Context, model: str, **options: Any) -> None:
 def history(ctx: click.Context, model: str, **options: Any) -> None:
     """A table of MODEL's past advice: one row per window, the latest complete advice."""
     with failures():
+        _check_name(model, options)
         advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
         rows = advisor.history()
     if options["as_json"]:
