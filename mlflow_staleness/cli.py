@@ -26,7 +26,7 @@ import click
 
 from mlflow_staleness import __version__
 from mlflow_staleness._terminal import terminal_safe
-from mlflow_staleness.exceptions import InvalidInputError, StalenessError
+from mlflow_staleness.exceptions import InvalidInputError, RegistryError, StalenessError
 
 #: The losses ``--metric`` names (:data:`mlflow_staleness.losses.METRICS`, spelled out here so
 #: that ``--help`` imports no numpy; a test keeps the two equal).
@@ -220,6 +220,20 @@ def server_options(function: Callable) -> Callable:
     )(function)
 
 
+def _check_name(model: str, options: dict[str, Any]) -> None:
+    """Report a wrong model name at once: asked before MLflow and pandas are imported
+    (:mod:`mlflow_staleness._registry_probe`; any doubt is left to the advisor)."""
+    from mlflow_staleness._registry_probe import model_is_missing
+
+    uri = options.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI")
+    timeout = min(2.0, _number("--server-timeout", options.get("server_timeout")) or 2.0)
+    if model_is_missing(uri, model, timeout=timeout):
+        raise RegistryError(
+            f"no registered model named {model!r} at {uri}. Check the name (names are "
+            f"case-sensitive), or register the model first."
+        )
+
+
 def _advisor(
     model: str, tracking_uri: str | None, server_timeout: float, ctx: click.Context, **kw: Any
 ):
@@ -345,7 +359,12 @@ def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
 def _advise_one(
     ctx: click.Context, model: str, layers: list, options: dict, data: Path, client: Any = None
 ):
-    """The advice of one model (and its write plan); printing is :func:`_show_advice`'s."""
+    """The advice of one model (and its write plan); printing is :func:`_show_advice`'s.
+
+    With ``client`` (``--all``: names that come from the registry) the name is not checked again.
+    """
+    if client is None:
+        _check_name(model, options)
     from mlflow_staleness.data_files import read_table
 
     frame = read_table(data, progress=_progress(ctx))
@@ -514,6 +533,7 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
     """
     layer = _cost_layer(options)
     with failures():
+        _check_name(model, options)
         if options["cost_file"]:
             from mlflow_staleness.settings import merge, read_cost_file
 
@@ -547,6 +567,7 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
 def record(ctx: click.Context, model: str, **options: Any) -> None:
     """Record a past window's measured loss (late labels) without advising."""
     with failures():
+        _check_name(model, options)
         from mlflow_staleness.data_files import read_table
 
         frame = read_table(Path(options["data_path"]))
@@ -571,6 +592,7 @@ def record(ctx: click.Context, model: str, **options: Any) -> None:
 def history(ctx: click.Context, model: str, **options: Any) -> None:
     """A table of MODEL's past advice: one row per window, the latest complete advice."""
     with failures():
+        _check_name(model, options)
         advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
         rows = advisor.history()
     if options["as_json"]:

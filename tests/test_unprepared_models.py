@@ -282,3 +282,15 @@ def test_cli_hints_at_the_target_column_given_without_target(
     assert result.exit_code == 0, result.stderr
     reason = json.loads(result.stdout.splitlines()[-1])["reason"]
     assert "pass it as labels (--target y)" in reason
+
+
+def test_configure_metric_is_used_by_later_advice(cli_model: dict) -> None:
+    configure = ["configure", cli_model["name"], "--metric", "rmse"]
+    result = CliRunner().invoke(main, [*configure, "--tracking-uri", cli_model["uri"]])
+    assert result.exit_code == 0, result.stderr
+    assert "staleness.config.metric = rmse" in result.stdout
+    code, out, err = _cli(cli_model, cli_model["window"], "--target", "y")
+    assert code == 0, err
+    reason = json.loads(out.splitlines()[-1])["reason"]
+    assert "loss rmse from the metric setting" in reason
+    assert "'training_root_mean_squared_error'" in reason

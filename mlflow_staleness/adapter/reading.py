@@ -416,8 +416,7 @@ class RegistryReader:
     def signature(self, name: str, version: str) -> ModelSignatureInfo | None:
         """The version's model signature and flavours, from its ``MLmodel`` file (one small
         download, nothing loaded); None when the model has no readable ``MLmodel``."""
-        where = f"the MLmodel file of version {version} of {name!r}"
-        with tempfile.TemporaryDirectory() as tmp, mlflow_errors(f"reading {where}", self.uri):
+        with tempfile.TemporaryDirectory() as tmp:
             try:
                 root = self.client.get_model_version_download_uri(name, version)
                 local = mlflow.artifacts.download_artifacts(
@@ -426,10 +425,10 @@ class RegistryReader:
                     tracking_uri=self.uri,
                 )
                 text = Path(local).read_text(encoding="utf-8")[:MAX_FINGERPRINT_BYTES]
-            except Exception as exc:
-                if _is_missing(exc) or isinstance(exc, OSError):
-                    return None
-                raise
+            except Exception:
+                # Extra evidence, not required: a version logged without a model (or a server
+                # that cannot serve the file) is advised on without it, as before.
+                return None
         return _parse_mlmodel(text)
 
     # ------------------------------------------------------------------ fingerprints

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import tempfile
 
-import mlflow.artifacts
-import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
@@ -23,10 +21,12 @@ class VersionScorer:
         self.model_name = model_name
         self._models: dict[str, object] = {}
 
-    def predict(self, version: str, features: pd.DataFrame) -> np.ndarray:
-        """The version's predictions on ``features``; a clear error if it cannot be loaded."""
+    def _load(self, version: str) -> object:
+        """The version, downloaded and loaded once (``mlflow.pyfunc`` is imported only here)."""
         uri = f"models:/{self.model_name}/{version}"
         if version not in self._models:
+            import mlflow.pyfunc
+
             try:
                 source = self.client.get_model_version_download_uri(self.model_name, version)
                 with tempfile.TemporaryDirectory() as tmp:
@@ -39,7 +39,12 @@ class VersionScorer:
                     f"could not load {uri} to predict with it: {str(exc).splitlines()[0][:200]}. "
                     f"Pass the predictions instead (predictions=... or --predictions-col)."
                 ) from exc
-        model = self._models[version]
+        return self._models[version]
+
+    def predict(self, version: str, features: pd.DataFrame) -> np.ndarray:
+        """The version's predictions on ``features``; a clear error if it cannot be loaded."""
+        uri = f"models:/{self.model_name}/{version}"
+        model = self._load(version)
         lost = [c for c in _input_names(model) if c not in features.columns]
         if lost:
             shown = ", ".join(map(repr, lost[:20])) + (" ..." if len(lost) > 20 else "")
