@@ -45,12 +45,13 @@ from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
-from mlflow_staleness.fingerprint import DataFingerprint, distance
+from mlflow_staleness.fingerprint import distance
 from mlflow_staleness.losses import loss_from_evaluation, measure
 from mlflow_staleness.plots import plot_history
 from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
 from mlflow_staleness.report import advice_document, history_plot_rows, render_report
 from mlflow_staleness.settings import Settings, cost_settings, resolve
+from mlflow_staleness.spark import fingerprint_data, is_spark_dataframe, spark_labels_error
 
 __all__ = ["Advisor"]
 
@@ -241,6 +242,10 @@ class Advisor:
     def _split(
         self, data: pd.DataFrame, labels: Any, predictions: Any
     ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
+        if is_spark_dataframe(data):  # fingerprinted where it lives (fingerprint_data below)
+            if labels is not None or predictions is not None:
+                raise spark_labels_error("labels" if labels is not None else "predictions")
+            return data, None, None
         if not isinstance(data, pd.DataFrame):
             raise InvalidInputError(
                 f"current_data must be a pandas DataFrame, got {type(data).__name__}"
@@ -327,7 +332,9 @@ class Advisor:
         ----------
         current_data
             The window's data: the features the model serves on, plus optionally the label and
-            prediction columns named by ``labels`` / ``predictions``.
+            prediction columns named by ``labels`` / ``predictions``. A Spark DataFrame is
+            fingerprinted where it lives (:mod:`mlflow_staleness.spark`); its loss then comes
+            from ``metrics``, not from labels.
         labels, predictions
             A column name of ``current_data`` or an array. With labels, the served version's loss
             on the window is measured and joins the history; its predictions come from
@@ -412,7 +419,7 @@ class Advisor:
                     f"{served.version}'s reference dataset",
                     columns=dict.fromkeys(lost, "missing from current data"),
                 )
-        fingerprint = DataFingerprint.from_frame(features)
+        fingerprint = fingerprint_data(features)
         measured = self._measure(ctx, features, y, p, served) if y is not None else {}
         if evaluation is not None:
             metrics, key, greater = evaluation

@@ -27,7 +27,7 @@ from typing import Any
 from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.fingerprint import DataFingerprint, _Stream
 
-__all__ = ["fingerprint_spark", "is_spark_dataframe"]
+__all__ = ["fingerprint_data", "fingerprint_spark", "is_spark_dataframe", "spark_labels_error"]
 
 #: Spark type names (``DataType.typeName()``) a fingerprint cannot summarise.
 UNSUPPORTED = ("map", "binary", "struct", "array", "variant", "udt")
@@ -45,6 +45,31 @@ def is_spark_dataframe(value: Any) -> bool:
     return any(
         cls.__name__ == "DataFrame" and cls.__module__.startswith("pyspark.sql")
         for cls in type(value).__mro__
+    )
+
+
+def fingerprint_data(data: Any) -> DataFingerprint:
+    """The fingerprint of a pandas DataFrame, or of a Spark DataFrame where its data lives.
+
+    The one place where the advisor and ``log_reference`` tell the two apart.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> fingerprint_data(pd.DataFrame({"x": [1.0, 2.0]})).n_rows
+    2
+    """
+    if is_spark_dataframe(data):
+        return fingerprint_spark(data)
+    return DataFingerprint.from_frame(data)
+
+
+def spark_labels_error(what: str) -> InvalidInputError:
+    """The refusal of labels or predictions with a Spark DataFrame, saying what to do instead."""
+    return InvalidInputError(
+        f"{what} cannot be measured on a Spark DataFrame here (it would collect its rows to the "
+        f"driver); evaluate the served version where the data lives (mlflow.models.evaluate) and "
+        f"pass its metrics (metrics=...), or pass a pandas DataFrame"
     )
 
 

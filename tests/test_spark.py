@@ -13,7 +13,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from registry_helpers import (
+    TARGET,
+    client_for,
+    make_frame,
+    register_version,
+    unique_name,
+    using,
+)
 
+from mlflow_staleness import Advisor, CostModel
+from mlflow_staleness.adapter import log_reference
+from mlflow_staleness.adapter.reading import FINGERPRINT_PATH
 from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.fingerprint import CategoricalColumn, DataFingerprint, NumericColumn
 from mlflow_staleness.spark import fingerprint_spark, is_spark_dataframe
@@ -152,3 +163,52 @@ def test_a_pandas_frame_is_not_a_spark_dataframe(spark) -> None:
     assert is_spark_dataframe(spark.sql("SELECT 1 AS x"))
     with pytest.raises(InvalidInputError, match="needs a pyspark DataFrame, got DataFrame"):
         fingerprint_spark(pd.DataFrame({"x": [1]}))
+
+
+# ---------------------------------------------------------------------------------- MLflow
+def test_log_reference_takes_a_spark_dataframe_where_it_lives(spark, sqlite_uri: str) -> None:
+    frame = make_frame(n=2000, seed=1)
+    client = client_for(sqlite_uri)
+    experiment = client.create_experiment("spark-reference")
+    fingerprints = {}
+    for how, data in (("pandas", frame), ("spark", spark.createDataFrame(frame))):
+        run_id = client.create_run(experiment).info.run_id
+        with using(sqlite_uri):
+            fingerprints[how] = log_reference(
+                data, target=TARGET, loss=0.1, run_id=run_id, tracking_uri=sqlite_uri
+            )
+        run = client.get_run(run_id)
+        assert run.data.metrics["val_loss"] == 0.1
+        assert run.data.tags["staleness.metric"] == "error_rate"  # a 0/1 float label
+        logged = client.download_artifacts(run_id, FINGERPRINT_PATH)
+        assert DataFingerprint.from_json(Path(logged).read_text()) == fingerprints[how]
+        (dataset,) = run.inputs.dataset_inputs
+        assert dataset.dataset.name == "staleness-reference"
+        assert {"x1", "x2", "x3", TARGET} <= set(dataset.dataset.schema and _names(dataset))
+    assert list(fingerprints["spark"].columns) == ["x1", "x2", "x3"]
+    assert_equal_within_certified_error(fingerprints["spark"], frame.drop(columns=TARGET))
+
+
+def test_advise_takes_a_spark_dataframe_and_refuses_labels_on_it(spark, sqlite_uri: str) -> None:
+    name = unique_name("spark")
+    register_version(sqlite_uri, name, make_frame(seed=1), alias="champion", log_model=False)
+    current = make_frame(n=3000, seed=2, shift=0.8).drop(columns=TARGET)
+    cost = CostModel(compute_cost=50, error_cost=1.0, predictions_per_step=1000)
+    advisor = Advisor(name, tracking_uri=sqlite_uri, cost=cost)
+    from_pandas = advisor.advise(current, window="w1", dry_run=True)
+    from_spark = advisor.advise(spark.createDataFrame(current), window="w1", dry_run=True)
+    assert from_spark.action == from_pandas.action
+    assert [f for f, _ in from_spark.top_features] == [f for f, _ in from_pandas.top_features]
+    for (_, a), (_, b) in zip(from_spark.top_features, from_pandas.top_features, strict=True):
+        assert a == pytest.approx(b, abs=0.05)
+    with pytest.raises(InvalidInputError, match="labels cannot be measured on a Spark DataFrame"):
+        advisor.advise(spark.createDataFrame(make_frame(seed=3)), labels=TARGET, dry_run=True)
+
+
+def _names(dataset_input: object) -> list[str]:
+    """The column names of a logged dataset's schema (MLflow's JSON of the schema)."""
+    import json
+
+    schema = json.loads(dataset_input.dataset.schema)  # type: ignore[attr-defined]
+    columns = schema.get("mlflow_colspec", schema)
+    return [column["name"] for column in columns]
