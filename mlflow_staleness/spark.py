@@ -96,6 +96,13 @@ def fingerprint_spark(df: Any, *, exclude: Iterable[str] = (), top_k: int = 20) 
         If ``df`` is not a Spark DataFrame, has no rows, keeps no column after ``exclude``, or
         has columns of an unsupported type (named, with their types).
     """
+    return _merge_partitions(_partition_summaries(df, exclude, int(top_k)), int(top_k))
+
+
+def _partition_summaries(
+    df: Any, exclude: Iterable[str], top_k: int
+) -> list[tuple[int, int, bytes]]:
+    """The executors' side: ``(partition, rows, pickled summary)`` per partition."""
     if not is_spark_dataframe(df):
         raise InvalidInputError(
             f"fingerprint_spark needs a pyspark DataFrame, got {type(df).__name__}"
@@ -120,7 +127,6 @@ def fingerprint_spark(df: Any, *, exclude: Iterable[str] = (), top_k: int = 20) 
         )
     if len(kept) < len(df.schema.fields):
         df = df.select(*[df[field.name] for field in kept])
-    top_k = int(top_k)
 
     def summarise(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -138,13 +144,18 @@ def fingerprint_spark(df: Any, *, exclude: Iterable[str] = (), top_k: int = 20) 
         )
 
     rows = df.mapInArrow(summarise, "part long, rows long, state binary").collect()
-    parts = sorted(rows, key=lambda row: row["part"])
-    if not parts or sum(row["rows"] for row in parts) == 0:
+    return [(row["part"], row["rows"], row["state"]) for row in rows]
+
+
+def _merge_partitions(parts: list[tuple[int, int, bytes]], top_k: int) -> DataFingerprint:
+    """The driver's side: the partitions' summaries merged in partition order."""
+    parts = sorted(parts)
+    if not parts or sum(rows for _, rows, _ in parts) == 0:
         raise InvalidInputError(
             "the Spark DataFrame has no rows; expected at least one row to fingerprint"
         )
     whole = _Stream(top_k)
-    for row in parts:
+    for _, _, state in parts:
         # Our own executors' summaries of this job, never data from outside.
-        whole.absorb(pickle.loads(row["state"]))
+        whole.absorb(pickle.loads(state))
     return whole.finish()
