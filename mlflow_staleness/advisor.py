@@ -45,7 +45,7 @@ from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
-from mlflow_staleness.fingerprint import DataFingerprint, distance
+from mlflow_staleness.fingerprint import distance
 from mlflow_staleness.losses import (
     EVALUATION_KEYS,
     evaluate,
@@ -58,6 +58,7 @@ from mlflow_staleness.plots import plot_history
 from mlflow_staleness.recommendation import MAX_REASON, Recommendation, new_advice_id, utc_now
 from mlflow_staleness.report import advice_document, history_plot_rows, render_report
 from mlflow_staleness.settings import Settings, cost_settings, resolve
+from mlflow_staleness.spark import fingerprint_data, is_spark_dataframe, spark_labels_error
 from mlflow_staleness.windows import normalise
 
 __all__ = ["Advisor"]
@@ -263,6 +264,10 @@ class Advisor:
     def _split(
         self, data: pd.DataFrame, labels: Any, predictions: Any
     ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
+        if is_spark_dataframe(data):  # fingerprinted where it lives (fingerprint_data below)
+            if labels is not None or predictions is not None:
+                raise spark_labels_error("labels" if labels is not None else "predictions")
+            return data, None, None
         if not isinstance(data, pd.DataFrame):
             raise InvalidInputError(
                 f"current_data must be a pandas DataFrame, got {type(data).__name__}"
@@ -362,7 +367,9 @@ class Advisor:
         ----------
         current_data
             The window's data: the features the model serves on, plus optionally the label and
-            prediction columns named by ``labels`` / ``predictions``.
+            prediction columns named by ``labels`` / ``predictions``. A Spark DataFrame is
+            fingerprinted where it lives (:mod:`mlflow_staleness.spark`); its loss then comes
+            from ``metrics``, not from labels.
         labels, predictions
             A column name of ``current_data`` or an array. With labels, the served version's loss
             on the window is measured and joins the history; its predictions come from
@@ -469,8 +476,9 @@ class Advisor:
                 f"the data holds {target!r}, the label column of v{served.version}'s reference: "
                 f"pass it as labels (--target {target}) to measure the loss"
             )
-            features = features.drop(columns=[target])
-        fingerprint = DataFingerprint.from_frame(features)
+            spark = is_spark_dataframe(features)
+            features = features.drop(target) if spark else features.drop(columns=[target])
+        fingerprint = fingerprint_data(features)
         measured, read_as = (
             self._measure(ctx, features, y, p, served) if y is not None else ({}, ())
         )

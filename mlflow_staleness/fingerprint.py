@@ -74,7 +74,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from numbers import Integral
 from typing import Any, ClassVar, NamedTuple
@@ -1051,7 +1051,8 @@ def _numeric_summary(values: np.ndarray, dtype: str) -> NumericColumn:
     """The summary of one batch of a numeric column: integers, or floats with NaN for missing.
 
     Integral values within a range of :data:`_MAX_BINS` are counted (``np.bincount``, linear
-    time) into an exact sketch; other values are sorted. Both paths give exact ranks.
+    time) into a :class:`_Tally` that later batches add to; other values are sorted into a
+    sketch. Both keep exact ranks.
     """
     n = values.shape[0]
     if values.dtype.kind in "iu":
@@ -1062,54 +1063,134 @@ def _numeric_summary(values: np.ndarray, dtype: str) -> NumericColumn:
         finite = values if usable.all() else values[usable]
         n_missing = 0 if finite is values else int(np.count_nonzero(np.isnan(values)))
     n_inf = n - n_missing - finite.shape[0]
-    sketch, mean, std = _counted(finite)
-    if sketch is None:
-        ordered = np.sort(finite.astype(np.float64, copy=False))
-        sketch = QuantileSketch.from_sorted(ordered, STREAM_EPS / 2)
-        mean, std = _moments(ordered)
+    if finite.shape[0] == 0:
+        return NumericColumn(dtype, n_missing, n_inf, None, None, QuantileSketch.empty())
+    tally = _Tally.of(finite)
+    if tally is not None:
+        return _Counted(dtype, n_missing, n_inf, None, None, _EMPTY, tally)
+    ordered = np.sort(finite.astype(np.float64, copy=False))
+    mean, std = _moments(ordered)
+    sketch = QuantileSketch.from_sorted(ordered, STREAM_EPS / 2)
     return NumericColumn(dtype, n_missing, n_inf, mean, std, sketch)
 
 
+_EMPTY = QuantileSketch.empty()  # immutable, so one instance serves every empty summary
 #: Integral values spanning at most this many consecutive integers are counted, not sorted.
 _MAX_BINS = 1 << 16
 _EXACT_INTEGERS = 2**53
 
 
-def _counted(
-    finite: np.ndarray,
-) -> tuple[QuantileSketch | None, float | None, float | None]:
-    """An exact sketch and the moments of integral values in a narrow range, else ``None``s."""
-    if finite.shape[0] == 0:
-        return QuantileSketch.empty(), None, None
-    low, high = finite.min(), finite.max()
-    if finite.dtype.kind == "f":
-        low_int, high_int = math.floor(low), math.ceil(high)
-    else:
-        low_int, high_int = int(low), int(high)
-    if high_int - low_int >= _MAX_BINS or max(-low_int, high_int) >= _EXACT_INTEGERS:
-        return None, None, None
-    if finite.dtype.kind == "f":
-        integers = finite.astype(np.int64)
-        if not np.array_equal(integers, finite):
-            return None, None, None
-    else:
-        integers = finite if finite.dtype != np.uint64 else finite.astype(np.int64)
-    if low_int == 0 and high_int <= 1:  # flags: one pass, no allocation
-        ones = np.count_nonzero(integers)
-        counts = np.array([integers.shape[0] - ones, ones])
-    elif low_int >= 0 and high_int < _MAX_BINS:  # the zeros below the minimum are cut off
-        counts = np.bincount(integers)[low_int:]
-    else:
-        counts = np.bincount(integers.astype(np.int64, copy=False) - low_int)
-    offsets = np.flatnonzero(counts)
-    counts = counts[offsets]
-    n = finite.shape[0]
-    centre = float(np.dot(counts, offsets)) / n
-    spread = float(np.dot(counts, np.square(offsets - centre))) / n
-    sketch = QuantileSketch.from_counts(offsets + float(low_int), counts)
-    if len(sketch) > _STREAM_ITEMS:
-        sketch = sketch.prune(STREAM_EPS / 2)
-    return sketch, low_int + centre, math.sqrt(spread)
+@dataclass(frozen=True)
+class _Tally:
+    """Exact counts of the integers ``low, low + 1, ...``: a streaming part, never stored."""
+
+    low: int
+    counts: np.ndarray
+    n: int
+
+    @classmethod
+    def of(cls, finite: np.ndarray) -> _Tally | None:
+        """The tally of finite values, or ``None`` unless they are integers in a narrow range."""
+        low, high = finite.min(), finite.max()
+        if finite.dtype.kind == "f":
+            low_int, high_int = math.floor(low), math.ceil(high)
+        else:
+            low_int, high_int = int(low), int(high)
+        if high_int - low_int >= _MAX_BINS or max(-low_int, high_int) >= _EXACT_INTEGERS:
+            return None
+        if finite.dtype.kind == "f":
+            integers = finite.astype(np.int64)
+            if not np.array_equal(integers, finite):
+                return None
+        else:
+            integers = finite if finite.dtype != np.uint64 else finite.astype(np.int64)
+        if low_int == 0 and high_int <= 1:  # flags: one pass, no allocation
+            ones = np.count_nonzero(integers)
+            counts = np.array([integers.shape[0] - ones, ones], dtype=np.int64)
+        elif low_int >= 0 and high_int < _MAX_BINS:  # the zeros below the minimum are cut off
+            counts = np.bincount(integers)[low_int:]
+        else:
+            counts = np.bincount(integers.astype(np.int64, copy=False) - low_int)
+        return cls(low_int, counts.astype(np.int64, copy=False), int(finite.shape[0]))
+
+    @property
+    def high(self) -> int:
+        return self.low + self.counts.shape[0] - 1
+
+    def add(self, other: _Tally) -> _Tally | None:
+        """The tally of both, or ``None`` when together they span more than ``_MAX_BINS``."""
+        low, high = min(self.low, other.low), max(self.high, other.high)
+        if high - low >= _MAX_BINS:
+            return None
+        if (low, high) == (self.low, self.high):  # the common case: a new array, no zeros
+            counts = self.counts.copy()
+            counts[other.low - low : other.high - low + 1] += other.counts
+            return _Tally(low, counts, self.n + other.n)
+        counts = np.zeros(high - low + 1, dtype=np.int64)
+        for part in (self, other):
+            counts[part.low - low : part.high - low + 1] += part.counts
+        return _Tally(low, counts, self.n + other.n)
+
+    def column(self, dtype: str) -> NumericColumn:
+        """The counted values as a summary: an exact sketch (pruned when long) and moments."""
+        offsets = np.flatnonzero(self.counts)
+        counts = self.counts[offsets]
+        centre = float(np.dot(counts, offsets)) / self.n
+        spread = float(np.dot(counts, np.square(offsets - centre))) / self.n
+        sketch = QuantileSketch.from_counts(offsets + float(self.low), counts)
+        if len(sketch) > _STREAM_ITEMS:
+            sketch = sketch.prune(STREAM_EPS / 2)
+        return NumericColumn(dtype, 0, 0, self.low + centre, math.sqrt(spread), sketch)
+
+
+@dataclass(frozen=True)
+class _Counted(NumericColumn):
+    """A streaming numeric summary: sorted values in ``sketch`` (their moments in ``mean`` and
+    ``std``) and counted ones in ``tally``. :func:`_settled` folds the tally in."""
+
+    tally: _Tally | None = field(default=None, repr=False)
+
+    @property
+    def n_rows(self) -> int:
+        return self.n_missing + self.n_inf + self.n_finite
+
+    @property
+    def n_finite(self) -> int:
+        return self.sketch.n + (self.tally.n if self.tally is not None else 0)
+
+
+def _sorted_part(column: NumericColumn) -> NumericColumn:
+    """A summary without its tally (the values that were sorted)."""
+    if not isinstance(column, _Counted):
+        return column
+    return NumericColumn(
+        column.dtype, column.n_missing, column.n_inf, column.mean, column.std, column.sketch
+    )
+
+
+def _settled(column: NumericColumn) -> NumericColumn:
+    """A plain summary of all the values: the tally, if any, merged into the sketch."""
+    plain = _sorted_part(column)
+    if not isinstance(column, _Counted) or column.tally is None:
+        return plain
+    counted = column.tally.column(column.dtype)
+    return _merge_columns(plain, counted, eps=STREAM_EPS, capacity=0, misra_gries=True)
+
+
+def _merge_counted(a: NumericColumn, b: NumericColumn, dtype: str, eps: float) -> NumericColumn:
+    """Merge two streaming summaries of which at least one holds a tally: tallies add up."""
+    ta = a.tally if isinstance(a, _Counted) else None
+    tb = b.tally if isinstance(b, _Counted) else None
+    tally = ta if tb is None else tb if ta is None else ta.add(tb)
+    if tally is None and ta is not None and tb is not None:  # too far apart: sort them in
+        a, b = _settled(a), _settled(b)
+        return _merge_columns(a, b, eps=eps, capacity=0, misra_gries=True)
+    if a.sketch.n == 0 and b.sketch.n == 0:  # only counted values so far: nothing to combine
+        return _Counted(
+            dtype, a.n_missing + b.n_missing, a.n_inf + b.n_inf, None, None, _EMPTY, tally
+        )
+    plain = _merge_columns(_sorted_part(a), _sorted_part(b), eps=eps, capacity=0, misra_gries=True)
+    return _Counted(dtype, plain.n_missing, plain.n_inf, plain.mean, plain.std, plain.sketch, tally)
 
 
 def _moments(x: np.ndarray) -> tuple[float | None, float | None]:
@@ -1243,6 +1324,7 @@ def _reduce_counts(
 def _finish(column: Column, top_k: int) -> Column:
     """Bring a streaming summary to the stored precision."""
     if isinstance(column, NumericColumn):
+        column = _settled(column)
         return NumericColumn(
             column.dtype,
             column.n_missing,
@@ -1424,6 +1506,10 @@ def _merge_columns(a: Column, b: Column, *, eps: float, capacity: int, misra_gri
         )
         return _with_missing(full, empty.n_missing)
     dtype = _common_dtype(a.kind, a.dtype, b.dtype)
+    if isinstance(a, _Counted) or isinstance(b, _Counted):
+        assert isinstance(a, NumericColumn)
+        assert isinstance(b, NumericColumn)
+        return _merge_counted(a, b, dtype, eps)
     if isinstance(a, NumericColumn) and isinstance(b, NumericColumn):
         mean, std = _merge_moments(a, b)
         return NumericColumn(
@@ -1462,6 +1548,8 @@ def _combined(
 
 
 def _with_missing(column: Column, extra: int) -> Column:
+    if isinstance(column, _Counted):
+        return replace(column, n_missing=column.n_missing + extra)
     if isinstance(column, NumericColumn):
         return NumericColumn(
             column.dtype,

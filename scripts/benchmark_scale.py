@@ -57,6 +57,8 @@ DEFAULT_OUT = REPO / "benchmarks" / "scale" / "results.md"
 CACHE = REPO / "benchmark-cache"
 ROW_GROUP = 262_144
 TOOLS = ("floor", "files", "frames", "evidently", "whylogs")
+#: Not run by default: needs the 'spark' extra and a Java runtime.
+OPTIONAL_TOOLS = ("spark",)
 PEERS = {
     "evidently": ("venv-evidently", ["evidently==0.7.23", "pandas<3", "pyarrow"]),
     "whylogs": ("venv-whylogs", ["whylogs[viz]==1.6.4", "pandas<3", "pyarrow"]),
@@ -120,6 +122,43 @@ def tool_whylogs(reference: str, current: str) -> dict:
     cur = why.log(pd.read_parquet(current)).profile().view()
     drift = calculate_drift_scores(target_view=cur, reference_view=ref, with_thresholds=True)
     return {"scores": {name: float(entry["statistic"]) for name, entry in drift.items() if entry}}
+
+
+def tool_spark(reference: str, current: str) -> dict:
+    """Both files through a local Spark (``local[2]``), timed in three parts: starting the JVM
+    and session, the per-partition summaries on the executors (``mapInArrow``, reading the
+    files included), and the merge on the driver."""
+    import time as clock
+
+    import pyspark.sql.functions  # noqa: F401 (imported before the clock: Python-side start)
+    from pyspark.sql import SparkSession
+
+    from mlflow_staleness import spark as spark_fingerprints
+    from mlflow_staleness.fingerprint import distance
+
+    started = clock.perf_counter()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.range(1).collect()  # the JVM and a first job
+    split = {"jvm_start_s": clock.perf_counter() - started, "partitions_s": 0.0, "merge_s": 0.0}
+    fingerprints = []
+    for path in (reference, current):
+        frame = session.read.parquet(path)
+        begin = clock.perf_counter()
+        parts = spark_fingerprints._partition_summaries(frame, (), 20)
+        middle = clock.perf_counter()
+        fingerprints.append(spark_fingerprints._merge_partitions(parts, 20))
+        split["partitions_s"] += middle - begin
+        split["merge_s"] += clock.perf_counter() - middle
+        split["partitions"] = len(parts)
+    session.stop()
+    return {"scores": dict(distance(*fingerprints).columns), **split}
 
 
 def run_tool(name: str, reference: str, current: str, out: str) -> None:
@@ -413,6 +452,31 @@ def write_report(out: Path, results: dict, meta: dict) -> None:
             value = spearman(ours, theirs) if ours and theirs else None
             cells.append("-" if value is None else f"{value:.3f}")
         lines.append(f"| {_fmt_size(rows)} | " + " | ".join(cells) + " |")
+    spark_runs = [
+        (rows, run["spark"])
+        for rows, runs in results.items()
+        for run in runs
+        if run.get("spark", {}).get("status") == "ok"
+    ]
+    if spark_runs:
+        lines += [
+            "",
+            "## Spark: where the time goes",
+            "",
+            "Both files through a local Spark (`local[2]`), the process timed in parts: starting "
+            "the JVM and the session (with a first job), the per-partition summaries on the "
+            "executors (`mapInArrow`; reading the files included), the merge on the driver.",
+            "",
+            "| rows per side | process | JVM and session start | per-partition work | "
+            "merge on the driver | partitions per file | peak RSS (driver's Python) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for rows, record in spark_runs:
+            lines.append(
+                f"| {_fmt_size(rows)} | {record['wall_s']:.1f} s | {record['jvm_start_s']:.1f} s"
+                f" | {record['partitions_s']:.1f} s | {record['merge_s']:.2f} s | "
+                f"{record['partitions']} | {record['peak_gb']:.2f} GB |"
+            )
     if meta.get("not_run"):
         lines += ["", "## Not run", ""] + [f"- {line}" for line in meta["not_run"]]
     lines.append("")
@@ -449,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": "mlflow-staleness from frames",
         "evidently": "Evidently DataDriftPreset",
         "whylogs": "whylogs profile + drift",
+        "spark": "mlflow-staleness on a local Spark (local[2])",
     }
     meta = {
         "argv": " ".join(sys.argv[1:] if argv is None else argv),
