@@ -13,11 +13,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
+# Two cores shared with servers and other workers: how long an example takes says nothing about
+# the code under test, so no per-example deadline and no "generation is slow" health check.
+settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("shared-machine")
 # In CI, Hypothesis draws the same examples every run, so a red build is reproducible; locally it
 # keeps exploring new ones.
-settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile(
+    "ci", parent=settings.get_profile("shared-machine"), derandomize=True, print_blob=True
+)
 
 # MLflow's telemetry thread, which cannot reach the internet here, removes an environment
 # variable while other threads read the environment (a rare KeyError in requests); tests and the
