@@ -28,6 +28,7 @@ from registry_helpers import (
 from mlflow_staleness import CostModel
 from mlflow_staleness.adapter import RegistryReader
 from mlflow_staleness.advice import WindowRecord, merge_window
+from mlflow_staleness.advice_log import assemble
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.cli import main
 from mlflow_staleness.windows import as_time, normalise, order_windows
@@ -227,3 +228,22 @@ def test_the_cli_records_and_advises_on_the_time_axis(sqlite_uri: str, tmp_path)
     assert late.exit_code == 0, late.stderr
     assert "late window '2026-01-02'" in json.loads(late.stdout)["reason"]
     assert _windows(sqlite_uri, name) == [(0, "2026-01-01"), (1, "2026-01-02"), (2, "2026-01-03")]
+
+
+def test_a_history_written_before_labels_were_normalised_reads_as_one_window() -> None:
+    def fact(fact_id: str, window: str, written: int) -> dict:
+        return {
+            "format": 2, "kind": "advice", "id": fact_id, "written_ms": written,
+            "window": window, "first_seen_ms": written, "served_version": "1",
+            "measured": {"1": 0.1}, "drift": {}, "advice": {"advice_id": fact_id},
+        }  # fmt: skip
+
+    rows = assemble(
+        [fact("a", "2026-03-01", 10), fact("b", "2026-02-28T19:00:00-05:00", 20),
+         fact("c", "2026-01-01T00:00:00+00:00", 30)],
+        [],
+    )  # fmt: skip
+    assert [(r.seq, r.window, r.advice["advice_id"]) for r in rows] == [
+        (0, "2026-01-01", "c"),
+        (1, "2026-03-01", "b"),  # the newest advice of the window counts
+    ]
