@@ -579,8 +579,11 @@ def record(ctx: click.Context, model: str, **options: Any) -> None:
             window=options["window"],
             dry_run=options["dry_run"],
         )
+    from mlflow_staleness.windows import normalise
+
+    window = normalise(options["window"].strip())  # the window as recorded (a time in UTC)
     for version, loss in measured.items():
-        _echo(f"window {options['window']}: v{version} loss {loss:.4f}")
+        _echo(f"window {window}: v{version} loss {loss:.4f}")
 
 
 # ---------------------------------------------------------------------------------- history

@@ -373,7 +373,8 @@ def _missing_value(value: object) -> bool:
 #: A measured loss is implausible when it is more than ``IMPLAUSIBLE_FACTOR`` times the worst loss
 #: the version has shown (its validation loss and its earlier windows) and, for the bounded
 #: metrics, also more than ``IMPLAUSIBLE_MARGIN`` above it; for the unbounded ones (MAE, MSE,
-#: RMSE) the factor is ``IMPLAUSIBLE_FACTOR_UNBOUNDED``, as their scale is the data's.
+#: RMSE) the factor is ``IMPLAUSIBLE_FACTOR_UNBOUNDED``, as their scale is the data's, and a
+#: history of zero losses gives no scale to judge by.
 IMPLAUSIBLE_FACTOR = 3.0
 IMPLAUSIBLE_MARGIN = 0.5
 IMPLAUSIBLE_FACTOR_UNBOUNDED = 10.0
@@ -394,6 +395,8 @@ def implausible(metric: str, loss: float, seen: Sequence[float]) -> str | None:
     bounded = metric in _CLASS_METRICS
     factor = IMPLAUSIBLE_FACTOR if bounded else IMPLAUSIBLE_FACTOR_UNBOUNDED
     margin = IMPLAUSIBLE_MARGIN if bounded else 0.0
+    if not bounded and worst == 0.0:
+        return None  # no scale to judge an unbounded loss against
     if loss <= factor * worst or loss - worst <= margin:
         return None
     beyond = f"{factor:g} times and {margin:g} above" if margin else f"{factor:g} times"

@@ -234,6 +234,7 @@ def test_a_loss_far_beyond_the_history_is_implausible() -> None:
     assert implausible("error_rate", 1.0, []) is None  # nothing to compare with
     assert implausible("mse", 25.0, [2.0, 3.0]) is None  # unbounded metrics: 10 times
     assert "10 times" in implausible("mse", 31.0, [2.0, 3.0])
+    assert implausible("mse", 0.01, [0.0]) is None  # a perfect fit gives no scale
 
 
 def test_a_loss_that_overflows_is_refused() -> None:

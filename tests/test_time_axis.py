@@ -8,9 +8,11 @@ shown nowhere as the current advice. Against a real SQLite store (``sqlite_uri``
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from registry_helpers import (
@@ -26,7 +28,9 @@ from registry_helpers import (
 from mlflow_staleness import CostModel
 from mlflow_staleness.adapter import RegistryReader
 from mlflow_staleness.advice import WindowRecord, merge_window
+from mlflow_staleness.advice_log import assemble
 from mlflow_staleness.advisor import Advisor
+from mlflow_staleness.cli import main
 from mlflow_staleness.windows import as_time, normalise, order_windows
 
 COST = CostModel(compute_cost=100, error_cost=1.0, predictions_per_step=100, currency="EUR")
@@ -200,3 +204,46 @@ def test_labels_that_are_not_times_keep_the_order_of_arrival(sqlite_uri: str) ->
     for label, seed in (("w-c", 1), ("w-a", 2), ("w-b", 3)):
         _advise(advisor, label, seed=seed)
     assert _windows(sqlite_uri, name) == [(0, "w-c"), (1, "w-a"), (2, "w-b")]
+
+
+def test_the_cli_records_and_advises_on_the_time_axis(sqlite_uri: str, tmp_path) -> None:
+    name, advisor = _model(sqlite_uri)
+    _advise(advisor, "2026-01-03", seed=3)
+    frame = make_frame(seed=1)
+    frame["pred"] = predictions_with_error(frame[TARGET], 0.1, seed=1).astype("int64")
+    data = tmp_path / "window.parquet"
+    frame.to_parquet(data, index=False)
+    common = ["--data", str(data), "--target", TARGET, "--predictions-col", "pred"]
+    uri = ["--tracking-uri", sqlite_uri]
+
+    recorded = CliRunner().invoke(
+        main, ["record", name, "--window", "2026-01-01T01:00:00+01:00", *common, *uri]
+    )
+    assert recorded.exit_code == 0, recorded.stderr
+    assert recorded.stdout.strip() == "window 2026-01-01: v1 loss 0.1000"
+    costs = ["--compute-cost", "100", "--error-cost", "1", "--predictions-per-step", "100"]
+    late = CliRunner().invoke(
+        main, ["advise", name, "--window", "2026-01-02", "--json", *common, *costs, *uri]
+    )
+    assert late.exit_code == 0, late.stderr
+    assert "late window '2026-01-02'" in json.loads(late.stdout)["reason"]
+    assert _windows(sqlite_uri, name) == [(0, "2026-01-01"), (1, "2026-01-02"), (2, "2026-01-03")]
+
+
+def test_a_history_written_before_labels_were_normalised_reads_as_one_window() -> None:
+    def fact(fact_id: str, window: str, written: int) -> dict:
+        return {
+            "format": 2, "kind": "advice", "id": fact_id, "written_ms": written,
+            "window": window, "first_seen_ms": written, "served_version": "1",
+            "measured": {"1": 0.1}, "drift": {}, "advice": {"advice_id": fact_id},
+        }  # fmt: skip
+
+    rows = assemble(
+        [fact("a", "2026-03-01", 10), fact("b", "2026-02-28T19:00:00-05:00", 20),
+         fact("c", "2026-01-01T00:00:00+00:00", 30)],
+        [],
+    )  # fmt: skip
+    assert [(r.seq, r.window, r.advice["advice_id"]) for r in rows] == [
+        (0, "2026-01-01", "c"),
+        (1, "2026-03-01", "b"),  # the newest advice of the window counts
+    ]
