@@ -389,7 +389,7 @@ def _advise_one(
         apply=apply,
         candidate=options["candidate"],
     )
-    return rec, advisor.last_plan
+    return rec, advisor.last_plan if options["dry_run"] else []
 
 
 def _show_advice(rec, plan: list, options: dict) -> None:
@@ -475,7 +475,7 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
     with request_bounds(advisor.server_timeout), ThreadPoolExecutor(jobs) as pool:
         futures = {pool.submit(one, name): name for name in names}
         for done, future in enumerate(as_completed(futures), 1):
-            name = futures[future]
+            name = futures.pop(future)  # nothing of a finished model's advice is kept
             try:
                 (rec, plan), seconds = future.result()
                 _show_advice(rec, plan, options)
