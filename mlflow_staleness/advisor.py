@@ -487,10 +487,13 @@ class Advisor:
             metric = served.metric or "error_rate"
             if key is None and served.metric_source == ASSUMED and metric in EVALUATION_KEYS:
                 # nothing said how the loss is measured: the evaluation's own metrics do
-                metric = next(
-                    (m for m in ("mae", "rmse", "mse") if EVALUATION_KEYS[m][0] in metrics),
-                    metric,
+                found = next(
+                    (m for m in ("mae", "rmse", "mse") if EVALUATION_KEYS[m][0] in metrics), None
                 )
+                if found is not None:
+                    metric = found
+                    source = f"the evaluation's metrics ({EVALUATION_KEYS[found][0]})"
+                    served = dataclasses.replace(served, metric=found, metric_source=source)
             loss = loss_from_evaluation(metric, metrics, key=key, greater_is_better=greater)
             measured = {served.version: loss}
         drift = {}
@@ -798,7 +801,9 @@ def _state_evidence(
     if rec.action == "insufficient-evidence":
         return rec
     used = []
-    if served.metric_source not in (None, "log_reference"):
+    if served.metric_source == ASSUMED:
+        used.append(f"loss {served.metric} {ASSUMED}")
+    elif served.metric_source not in (None, "log_reference"):
         used.append(f"loss {served.metric} from {served.metric_source}")
     if served.val_source and (
         served.optimistic or served.metric_source not in (None, "log_reference")

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from registry_helpers import client_for, unique_name, using
 from sklearn.datasets import load_diabetes, load_wine
 from sklearn.ensemble import RandomForestRegressor
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, Ridge
 
 from mlflow_staleness import Advisor, CostModel, advise_after_evaluate
 from mlflow_staleness.adapter import RegistryReader
@@ -294,3 +294,33 @@ def test_configure_metric_is_used_by_later_advice(cli_model: dict) -> None:
     reason = json.loads(out.splitlines()[-1])["reason"]
     assert "loss rmse from the metric setting" in reason
     assert "'training_root_mean_squared_error'" in reason
+
+
+def test_a_regressor_evaluation_is_read_as_mae_when_nothing_else_says_so(
+    store: tuple[str, str],
+) -> None:
+    """No autolog, no signature, no reference: the loss kind is unknown, and an evaluation with
+    model_type="regressor" is read as MAE, never asked for accuracy_score."""
+    uri, experiment = store
+    frame = _regression()
+    name = unique_name("bare-reg")
+    with using(uri), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with mlflow.start_run(experiment_id=experiment):
+            model = Ridge().fit(frame.drop(columns=["y"]), frame["y"])
+            mlflow.sklearn.log_model(
+                model, name="model", registered_model_name=name, pip_requirements=["sklearn"]
+            )
+    metrics = {"mean_absolute_error": 41.5, "r2_score": 0.3, "root_mean_squared_error": 50.0}
+    rec = advise_after_evaluate(
+        metrics,
+        name,
+        frame.iloc[:100],
+        targets="y",
+        window="w1",
+        cost=COST,
+        tracking_uri=uri,
+        dry_run=True,
+    )
+    assert rec.measured_loss == 41.5
+    assert "loss mae from the evaluation's metrics (mean_absolute_error)" in rec.reason
