@@ -175,7 +175,7 @@ def assemble(
     several ways). Window labels are normalised (:func:`mlflow_staleness.windows.normalise`);
     windows are numbered (``seq``) on the time axis: labels that are times by time, the others in
     the order of their first sighting, the earliest of their facts
-    (:func:`mlflow_staleness.windows.order`). Measured losses and drift scores are
+    (:func:`mlflow_staleness.windows.order_windows`). Measured losses and drift scores are
     overlaid version by version, oldest fact first, so the newest measurement of a version wins.
 
     >>> a = {"format": 2, "kind": "advice", "id": "a1", "written_ms": 20, "window": "w2",

@@ -39,7 +39,7 @@ from mlflow_staleness.adapter import (
 )
 from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT, request_bounds
 from mlflow_staleness.adapter.permissions import check_write_permission
-from mlflow_staleness.adapter.reading import ADVICE_PATH, advisor_experiment
+from mlflow_staleness.adapter.reading import advisor_experiment
 from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advice, merge_window
 from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
@@ -563,9 +563,8 @@ class Advisor:
             serving_alias=ctx.settings.alias if self.promote_alias else None,
             transition_stage=self.transition_stage,
             apply=apply,
+            current=not later,
         )
-        if later:
-            plan = [w for w in plan if not _shows_current(w)]
         return rec, plan, ctx
 
     def record(
@@ -597,6 +596,10 @@ class Advisor:
         served = ctx.served
         if old is not None and old.served_version:
             served = next((v for v in ctx.versions if v.version == old.served_version), served)
+        if served.metric_source is None:  # the loss kind settled as advise settles it
+            served = _settle_metric(
+                served, self._reader().signature(self.model_name, served.version)
+            )
         measured, _ = self._measure(ctx, features, y, p, served)
         now_ms = int(time.time() * 1000)
         record, _ = merge_window(
@@ -789,7 +792,8 @@ def _check_labels_fit(metric: str, labels: Any, served: VersionEvidence) -> None
         raise InvalidInputError(
             f"the labels are fractional numbers, but v{served.version}'s loss is taken as "
             f"{metric} ({served.metric_source or 'log_reference'}): an error rate of a number "
-            f"means nothing. Say how it is measured: --metric mae (or mse, rmse; metric=)"
+            f"means nothing. Say how it is measured: `configure --metric mae` (or mse, rmse) "
+            f"stores it for every command; advise also takes --metric"
         )
 
 
@@ -908,13 +912,6 @@ def _implausible_loss(
         and not (r.advice or {}).get("loss_warning")  # a flagged loss is no new normal
     ]
     return implausible(served.metric or "error_rate", loss, seen)
-
-
-def _shows_current(write: Write) -> bool:
-    """Whether ``write`` shows an advice as the current one (a late window's must not)."""
-    return write.kind in ("set-version-tag", "set-model-tag") or (
-        write.kind == "log-artifact" and write.key == ADVICE_PATH
-    )
 
 
 def _window_label(window: str | None) -> str:

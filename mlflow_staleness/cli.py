@@ -38,6 +38,10 @@ EXIT_USAGE = 2
 EXIT_RETRAIN = 3
 EXIT_LOW_CONFIDENCE = 4
 
+#: ``advise --all``: models advised at once (each mostly waits for the server).
+DEFAULT_JOBS = 4
+MAX_JOBS = 32
+
 EXIT_CODES = """\b
 Exit codes:
   0  success
@@ -320,10 +324,8 @@ def _say(ctx: click.Context, message: str) -> None:
 @click.option("--filter", "filter_string", help="With --all: e.g. \"name LIKE 'fraud-%'\".")
 @click.option(
     "--jobs",
-    type=click.IntRange(1, 32),
-    default=4,
-    show_default=True,
-    help="With --all: models advised at once.",
+    type=_Number(1, integer=True),
+    help=f"With --all: models advised at once.  [default: {DEFAULT_JOBS}]",
 )
 @server_options
 @click.pass_context
@@ -335,8 +337,13 @@ def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
     """
     if options["all_models"] == bool(model):
         raise click.UsageError("give a MODEL or --all, not both and not neither")
-    if options["filter_string"] and not options["all_models"]:
-        raise click.UsageError("--filter goes with --all")
+    for option in ("filter_string", "jobs"):
+        if options[option] is not None and not options["all_models"]:
+            raise click.UsageError(f"--{option.split('_')[0]} goes with --all")
+    if options["all_models"] and options["candidate"] is not None:
+        raise click.UsageError("--candidate names a version of one model: not with --all")
+    if (options["jobs"] or 0) > MAX_JOBS:
+        raise Failure(f"--jobs must be at most {MAX_JOBS}, got {options['jobs']}")
     minimum = None
     with failures():
         minimum = _number("--min-confidence", options["min_confidence"])
@@ -357,17 +364,18 @@ def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
 
 
 def _advise_one(
-    ctx: click.Context, model: str, layers: list, options: dict, data: Path, client: Any = None
+    ctx: click.Context, model: str, layers: list, options: dict, data: Path, shared: Any = None
 ):
     """The advice of one model (and its write plan); printing is :func:`_show_advice`'s.
 
-    With ``client`` (``--all``: names that come from the registry) the name is not checked again.
+    ``shared`` is ``--all``'s connection, shared by its worker threads: the names come from the
+    registry (so they are not checked again), and no worker draws a progress line.
     """
-    if client is None:
+    if shared is None:
         _check_name(model, options)
     from mlflow_staleness.data_files import read_table
 
-    frame = read_table(data, progress=_progress(ctx))
+    frame = read_table(data, progress=_progress(ctx) if shared is None else False)
     advisor = _advisor(
         model,
         options["tracking_uri"],
@@ -377,7 +385,7 @@ def _advise_one(
         set_alias=options["set_alias"],
         transition_stage=options["transition_stage"],
         promote_alias=options["promote"],
-        client=client,
+        client=shared,
     )
     apply = bool(options["set_alias"] or options["transition_stage"] or options["promote"])
     rec = advisor.advise(
@@ -450,8 +458,8 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
     from mlflow_staleness.adapter.connection import request_bounds
     from mlflow_staleness.settings import SETTINGS_TAG
 
-    jobs = options["jobs"]
-    with failures():
+    timeout = _number("--server-timeout", options["server_timeout"], minimum=0.1)
+    with failures(), request_bounds(timeout):
         advisor = _advisor("-", options["tracking_uri"], options["server_timeout"], ctx)
         reader = RegistryReader(advisor.client)
         # the settings document, or the per-key tags of older versions
@@ -466,30 +474,36 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
     def one(name: str) -> tuple[Any, float]:
         start = time.monotonic()
         with failures():
-            return _advise_one(
-                ctx, name, layers, options, _model_data(data, name), client=advisor.client
-            ), time.monotonic() - start
+            advice = _advise_one(
+                ctx, name, layers, options, _model_data(data, name), shared=advisor.client
+            )
+        return advice, time.monotonic() - start
 
     codes = {}
     # the request bounds go around the whole pool: they are process-wide environment variables
-    with request_bounds(advisor.server_timeout), ThreadPoolExecutor(jobs) as pool:
-        futures = {pool.submit(one, name): name for name in names}
-        for done, future in enumerate(as_completed(futures), 1):
-            name = futures.pop(future)  # nothing of a finished model's advice is kept
-            try:
-                (rec, plan), seconds = future.result()
-                _show_advice(rec, plan, options)
-                codes[name] = (_exit_code(rec, options["fail_on_retrain"], minimum), rec.action)
-                outcome = f"{rec.action} ({seconds:.1f} s)"
-            except Failure as exc:
-                exc.show()
-                codes[name] = (EXIT_ERROR, f"error: {exc.format_message()}")
-                outcome = "error"
-            except Exception as exc:  # a bug in one model's advice must not stop the others
-                _echo(f"error: {name}: {type(exc).__name__}: {exc}", err=True)
-                codes[name] = (EXIT_ERROR, f"error: {type(exc).__name__}: {exc}")
-                outcome = "error"
-            _say(ctx, f"[{done}/{len(names)}] {name}: {outcome}")
+    with request_bounds(timeout):
+        pool = ThreadPoolExecutor(options["jobs"] or DEFAULT_JOBS)
+        try:
+            futures = {pool.submit(one, name): name for name in names}
+            for done, future in enumerate(as_completed(futures), 1):
+                name = futures.pop(future)  # nothing of a finished model's advice is kept
+                try:
+                    (rec, plan), seconds = future.result()
+                    _show_advice(rec, plan, options)
+                    code = _exit_code(rec, options["fail_on_retrain"], minimum)
+                    codes[name] = (code, rec.action)
+                    outcome = f"{rec.action} ({seconds:.1f} s)"
+                except Exception as exc:  # one model's failure, or a bug, never stops the others
+                    if isinstance(exc, Failure):
+                        message = exc.format_message()
+                    else:
+                        message = f"{type(exc).__name__}: {exc}"
+                    _echo(f"error: {name}: {message}", err=True)
+                    codes[name] = (EXIT_ERROR, f"error: {message}")
+                    outcome = "error"
+                _say(ctx, f"[{done}/{len(names)}] {name}: {outcome}")
+        finally:  # on Ctrl-C, the models not yet started are not started
+            pool.shutdown(wait=True, cancel_futures=True)
     failed = sum(code == EXIT_ERROR for code, _ in codes.values())
     _echo(f"summary: {len(names)} models, {failed} failed", err=True)
     for name in names:

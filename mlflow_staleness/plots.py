@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import threading
 import warnings
 from collections.abc import Mapping, Sequence
 from numbers import Real
@@ -35,6 +36,9 @@ _RETRAIN_ACTIONS = frozenset({"retrain", "promote", "rollback"})
 
 # User text is drawn literally: no mathtext for "$...$", no TeX even if the caller's rcParams ask.
 _LITERAL: dict[str, Any] = {"parse_math": False, "usetex": False}
+
+
+_DRAWING = threading.Lock()
 
 
 def plot_history(
@@ -103,30 +107,35 @@ def plot_history(
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # imported when drawing only
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    # A label with a character DejaVu Sans lacks is drawn as a box; matplotlib also warns, which
-    # is noise for the caller (and an error under strict warning filters).
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from", category=UserWarning)
-        if rows:
-            _draw_history(fig, rows, retrain=retrain, currency=currency, title=title)
-        else:
-            ax = fig.add_subplot()
-            ax.set_axis_off()
-            ax.set_title(title, **_LITERAL)
-            ax.text(
-                0.5,
-                0.5,
-                "no advice yet",
-                ha="center",
-                va="center",
-                fontsize=14,
-                color="0.4",
-                transform=ax.transAxes,
+    # One drawing at a time: warnings.catch_warnings changes the process's warning filters, and
+    # advise --all draws from several threads.
+    with _DRAWING:
+        fig = Figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        # A label with a character DejaVu Sans lacks is drawn as a box; matplotlib also warns, which
+        # is noise for the caller (and an error under strict warning filters).
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=r"Glyph \d+ .*missing from", category=UserWarning
             )
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=_DPI)
+            if rows:
+                _draw_history(fig, rows, retrain=retrain, currency=currency, title=title)
+            else:
+                ax = fig.add_subplot()
+                ax.set_axis_off()
+                ax.set_title(title, **_LITERAL)
+                ax.text(
+                    0.5,
+                    0.5,
+                    "no advice yet",
+                    ha="center",
+                    va="center",
+                    fontsize=14,
+                    color="0.4",
+                    transform=ax.transAxes,
+                )
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=_DPI)
     png = buf.getvalue()
     if path is not None:
         write_atomic(path, png)

@@ -158,8 +158,13 @@ def test_windows_advised_out_of_order_are_placed_by_time(sqlite_uri: str) -> Non
     assert january.action == "keep", january.reason
     assert "late window '2026-01-01'" in january.reason
     assert "the newest window is '2026-03-01'" in february.reason
-    # ... and shown nowhere as the current advice: the version still shows March's
+    # ... and shown nowhere as the current advice: the version, the model's summary and the
+    # advisor run's latest advice id still show March's
     assert snapshot(sqlite_uri, name)["versions"] == tags_after_march
+    assert march.action in snapshot(sqlite_uri, name)["model"]["tags"]["staleness.summary"]
+    client = client_for(sqlite_uri)
+    run_id = RegistryReader(client).advisor_state(name).run_id
+    assert client.get_run(run_id).data.tags["staleness.advice_id"] == march.advice_id
     history = advisor.history()
     assert [(h["window"], h["window_seq"]) for h in history] == [
         ("2026-01-01", 0),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import threading
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,9 @@ from mlflow import MlflowClient
 from mlflow_staleness.exceptions import InvalidInputError, SchemaMismatchError
 
 __all__ = ["VersionScorer"]
+
+
+_LOADING = threading.Lock()
 
 
 class VersionScorer:
@@ -33,7 +37,8 @@ class VersionScorer:
                     local = mlflow.artifacts.download_artifacts(
                         artifact_uri=source, dst_path=tmp, tracking_uri=self.client.tracking_uri
                     )
-                    self._models[version] = mlflow.pyfunc.load_model(local)
+                    with _LOADING:  # a model's code_paths go onto the process's sys.path
+                        self._models[version] = mlflow.pyfunc.load_model(local)
             except Exception as exc:  # any load failure (a pickle from another sklearn) is one line
                 raise InvalidInputError(
                     f"could not load {uri} to predict with it: {str(exc).splitlines()[0][:200]}. "

@@ -113,8 +113,15 @@ def plan_advice(
     serving_alias: str | None = None,
     transition_stage: str | None = None,
     apply: bool = False,
+    current: bool = True,
 ) -> list[Write]:
-    """Every write of ``rec``, in order; ``fact`` is its :func:`~advice_log.advice_fact`."""
+    """Every write of ``rec``, in order; ``fact`` is its :func:`~advice_log.advice_fact`.
+
+    With ``current=False`` (a late window, older than the newest advised one) the advice goes
+    into the history only: its fact, the history cache, its window's tag and its metrics. Nothing
+    shows it as the current advice: no version or model tag, no run-level ``advice_id``, no
+    ``advice.json``, plot or report, and no alias or stage moves.
+    """
     model, version = rec.model_name, rec.version
     run = state.run_id or NEW_RUN
     on_run = f"advisor run {run}"
@@ -128,6 +135,10 @@ def plan_advice(
     ]
     tags = _version_tags(rec)
     final = tags.pop(ADVICE_ID_TAG)
+    if not current:
+        writes += [_run_tags(on_run, {window_tag(rec.window): final}), _metrics(rec, on_run)]
+        check_plan(writes)
+        return writes
     writes.append(_tag("set-version-tag", on_version, ADVICE_ID_TAG, ""))
     writes += [_tag("set-version-tag", on_version, key, value) for key, value in tags.items()]
     if apply:
