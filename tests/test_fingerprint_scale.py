@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +171,26 @@ def test_workers_must_be_a_positive_integer(tmp_path: Path) -> None:
     pq.write_table(pa.table({"x": [1, 2]}), path)
     with pytest.raises(InvalidInputError, match="workers must be an integer >= 1, got 0"):
         fingerprint_file(path, workers=0)
+
+
+def test_a_file_that_changes_while_it_is_read_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "growing.parquet"
+    x = np.random.default_rng(3).normal(size=400_000)
+    pq.write_table(pa.table({"x": x, "y": x * 2}), path, row_group_size=20_000)
+    stop = threading.Event()
+
+    def touch() -> None:  # a writer still at work: the modification time keeps moving
+        stamp = path.stat().st_mtime_ns
+        while not stop.is_set():
+            stamp += 1_000_000
+            os.utime(path, ns=(stamp, stamp))
+            time.sleep(0.001)
+
+    writer = threading.Thread(target=touch)
+    writer.start()
+    try:
+        with pytest.raises(InvalidInputError, match="changed while it was being read"):
+            fingerprint_file(path, workers=1, chunk_rows=5000)
+    finally:
+        stop.set()
+        writer.join()

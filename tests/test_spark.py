@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from registry_helpers import (
     TARGET,
     client_for,
@@ -129,6 +131,18 @@ def test_spark_fingerprint_equals_the_pandas_one_within_the_certified_error(
     frame, path = table
     df = spark.read.parquet(str(path)).repartition(partitions)
     assert df.rdd.getNumPartitions() == partitions
+    assert_equal_within_certified_error(fingerprint_spark(df), frame)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.integers(1, 5000), partitions=st.integers(1, 40), seed=st.integers(0, 2**16))
+def test_any_partitioning_gives_the_pandas_fingerprint_within_the_certified_error(
+    spark, tmp_path_factory: pytest.TempPathFactory, rows: int, partitions: int, seed: int
+) -> None:
+    frame = sample(rows, seed)
+    path = tmp_path_factory.mktemp("any") / "table.parquet"
+    frame.to_parquet(path, index=False)
+    df = spark.read.parquet(str(path)).repartition(partitions)
     assert_equal_within_certified_error(fingerprint_spark(df), frame)
 
 
