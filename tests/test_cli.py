@@ -588,6 +588,16 @@ def test_unreachable_server_exits_1_quickly(files: dict[str, Path]) -> None:
             id="total-and-part",
         ),
         pytest.param(["advise", "m", "--data", "x.parquet", "--all"], "not both", id="model+all"),
+        pytest.param(
+            ["advise", "m", "--data", "x.parquet", "--jobs", "2"],
+            "--jobs goes with --all",
+            id="jobs-without-all",
+        ),
+        pytest.param(
+            ["advise", "--all", "--data", "x", "--candidate", "2"],
+            "not with --all",
+            id="all+candidate",
+        ),
         pytest.param(["advise", "--data", "x.parquet"], "MODEL or --all", id="neither"),
         pytest.param(["configure", "m", "--retrain-cost", "1", "--people-cost", "2"], "not both"),
         pytest.param(["nonsense"], "No such command", id="unknown-command"),

@@ -85,13 +85,37 @@ def simulate_threshold(history: np.ndarray, retrain_cost: float) -> float:
     positive = np.unique(excess[excess > 0])
     if positive.size > _MAX_THRESHOLDS:
         positive = np.unique(np.quantile(positive, np.linspace(0, 1, _MAX_THRESHOLDS)))
-    candidates = [math.inf, *sorted(positive.tolist(), reverse=True)]
+    taus = np.array([math.inf, *sorted(positive.tolist(), reverse=True)])
+    costs = _threshold_costs(history, taus, retrain_cost)
     best_tau, best_cost = math.inf, math.inf
-    for tau in candidates:
-        cost = _cost(history, _threshold_schedule(history, tau), retrain_cost)
+    for tau, cost in zip(taus.tolist(), costs.tolist(), strict=True):
         if cost < best_cost - 1e-12:
             best_tau, best_cost = tau, cost
     return best_tau
+
+
+def _threshold_costs(history: np.ndarray, taus: np.ndarray, retrain_cost: float) -> np.ndarray:
+    """The cost of :func:`_threshold_schedule` on ``history`` for every threshold in ``taus`` at
+    once: one pass over the windows, each candidate's served model a vector entry.
+
+    >>> h = np.array([[np.nan, 0.1, 0.3, 0.5, 0.7], [np.nan] * 2 + [0.1, 0.3, 0.5],
+    ...               [np.nan] * 3 + [0.1, 0.3], [np.nan] * 4 + [0.1], [np.nan] * 5])
+    >>> taus = np.array([np.inf, 0.15, 0.05])
+    >>> costs = _threshold_costs(h, taus, 0.3)
+    >>> bool(np.allclose(costs, [_cost(h, _threshold_schedule(h, t), 0.3) for t in taus]))
+    True
+    """
+    n = history.shape[0]
+    served = np.zeros(taus.size, dtype=int)
+    total = np.zeros(taus.size)
+    if n > 1:
+        total += history[0, 1]
+    for u in range(2, n):
+        fresh = history[u - 2, u - 1]
+        switch = (history[served, u - 1] - fresh > taus) & (served != u - 1)
+        served = np.where(switch, u - 1, served)
+        total += history[served, u] + retrain_cost * switch
+    return total
 
 
 def simulate_period(history: np.ndarray, retrain_cost: float) -> float:
