@@ -8,25 +8,29 @@ The engine (this package minus the MLflow adapter) is numpy, pandas and scikit-l
 - :mod:`mlflow_staleness.policies`: the decision strategies, one module each;
 - :mod:`mlflow_staleness.backtest`: loss matrices of real streams, and replays of policies.
 
-The MLflow side (:class:`Advisor`, :func:`log_reference`, :class:`Recommendation`) is imported on
-first use, so that the engine alone never imports mlflow.
+Every public name is imported on first use, so that the engine alone never imports mlflow, and
+the CLI's ``--help`` imports neither numpy, pandas nor MLflow.
 """
-
-from mlflow_staleness.costs import CostModel, oracle_schedule, schedule_cost
-from mlflow_staleness.decision import Decision
-from mlflow_staleness.exceptions import (
-    FutureAccessError,
-    InvalidCostError,
-    InvalidInputError,
-    SchemaMismatchError,
-    StalenessError,
-)
-from mlflow_staleness.fingerprint import DataFingerprint, DriftReport, distance
-from mlflow_staleness.policies import DEFAULT, make_policy
 
 __version__ = "0.1.0"
 
+# Every public name is imported on first use: ``import mlflow_staleness`` (and the CLI's
+# ``--help``) costs no numpy, pandas, scikit-learn or MLflow import.
 _LAZY = {
+    "CostModel": "mlflow_staleness.costs",
+    "oracle_schedule": "mlflow_staleness.costs",
+    "schedule_cost": "mlflow_staleness.costs",
+    "Decision": "mlflow_staleness.decision",
+    "FutureAccessError": "mlflow_staleness.exceptions",
+    "InvalidCostError": "mlflow_staleness.exceptions",
+    "InvalidInputError": "mlflow_staleness.exceptions",
+    "SchemaMismatchError": "mlflow_staleness.exceptions",
+    "StalenessError": "mlflow_staleness.exceptions",
+    "DataFingerprint": "mlflow_staleness.fingerprint",
+    "DriftReport": "mlflow_staleness.fingerprint",
+    "distance": "mlflow_staleness.fingerprint",
+    "DEFAULT": "mlflow_staleness.policies",
+    "make_policy": "mlflow_staleness.policies",
     "Advisor": "mlflow_staleness.advisor",
     "Recommendation": "mlflow_staleness.recommendation",
     "log_reference": "mlflow_staleness.adapter.reference",
@@ -38,7 +42,9 @@ def __getattr__(name: str) -> object:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'mlflow_staleness' has no attribute {name!r}")
 
 

@@ -135,6 +135,28 @@ class QuantileSketch:
         u_lo = np.searchsorted(x, values, side="right").astype(np.int64)
         return cls(values, l_hi, u_lo, n).prune(eps)
 
+    @classmethod
+    def from_counts(cls, values: np.ndarray, counts: np.ndarray) -> QuantileSketch:
+        """The exact summary of data given as distinct values and their counts (error 0).
+
+        ``values`` are strictly increasing finite floats and ``counts`` positive integers, as
+        ``np.unique(x, return_counts=True)`` gives them. Every value is kept with its exact rank
+        interval, so the result equals :meth:`combine` of the sketches of any split of the data;
+        prune it to trade accuracy for size.
+
+        Examples
+        --------
+        >>> sketch = QuantileSketch.from_counts(np.array([0.0, 1.0]), np.array([70, 30]))
+        >>> sketch.n, sketch.error, sketch.quantile(np.array([0.5, 0.8])).tolist()
+        (100, 0.0, [0.0, 1.0])
+        """
+        counts = np.asarray(counts, dtype=np.int64)
+        u_lo = np.cumsum(counts)
+        n = int(u_lo[-1]) if u_lo.shape[0] else 0
+        if n == 0:
+            return cls.empty()
+        return cls(np.asarray(values, dtype=np.float64), u_lo - counts, u_lo, n)
+
     # ------------------------------------------------------------------ properties
     def __len__(self) -> int:
         return int(self.values.shape[0])

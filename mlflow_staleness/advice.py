@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from mlflow_staleness.policies import make_policy
 from mlflow_staleness.policies.base import Observation, WindowDrift, Windows, break_even
 from mlflow_staleness.recommendation import MAX_REASON, Recommendation
 from mlflow_staleness.switching import best_switch
+from mlflow_staleness.windows import normalise, order_windows
 
 __all__ = [
     "RegistryView",
@@ -72,6 +73,13 @@ class VersionEvidence:
     metric: str | None = None  # how log_reference said the loss is measured
     run_deleted: bool = False  # its source run is deleted
     bad_loss: str | None = None  # a logged loss that is not finite: "'val_loss' is nan"
+    # Evidence found on a version nobody prepared (mlflow_staleness.metric_names): how the loss
+    # kind was found, where the validation loss came from, whether it is an optimistic training
+    # metric, and the label column when the registry names it.
+    metric_source: str | None = None
+    val_source: str | None = None
+    optimistic: bool = False
+    target: str | None = None
 
     @property
     def number(self) -> int:
@@ -137,9 +145,18 @@ def merge_window(
 ) -> tuple[WindowRecord, list[WindowRecord]]:
     """Add or update ``window`` in the history; return the record and the new history.
 
-    A window seen before keeps its sequence number; new measurements and drift scores replace
-    old ones version by version, the rest stays. A new window gets the next sequence number.
+    A window seen before keeps its place; new measurements and drift scores replace old ones
+    version by version, the rest stays. A new window takes its place on the time axis
+    (:func:`mlflow_staleness.windows.order_windows`): after every other window when its label is
+    not a time, else in time order among the windows whose labels are times (a late window is
+    inserted before later ones, and the windows are numbered again).
+
+    >>> rows = [WindowRecord(0, "2026-01-01", 10), WindowRecord(1, "2026-03-01", 20)]
+    >>> record, history = merge_window(rows, "2026-02-01T00:00:00+00:00", 30)
+    >>> record.seq, [(r.seq, r.window) for r in history]
+    (1, [(0, '2026-01-01'), (1, '2026-02-01'), (2, '2026-03-01')])
     """
+    window = normalise(window)
     rows = sorted(history, key=lambda r: r.seq)
     old = next((r for r in rows if r.window == window), None)
     if old is None:
@@ -147,7 +164,12 @@ def merge_window(
         record = WindowRecord(
             seq, window, now_ms, served_version, dict(measured or {}), dict(drift or {})
         )
-        return record, [*rows, record]
+        placed = order_windows([*(r.window for r in rows), window])
+        if placed[-1] == window:  # the newest window: the next number
+            return record, [*rows, record]
+        by_label = {r.window: r for r in [*rows, record]}
+        history = [replace(by_label[label], seq=seq) for seq, label in enumerate(placed)]
+        return next(r for r in history if r.window == window), history
     record = WindowRecord(
         old.seq,
         window,
@@ -188,6 +210,8 @@ def compute_advice(
     evaluated_at: str = "",
     advice_id: str = "",
     candidate: VersionEvidence | None = None,
+    loss_notes: Sequence[str] = (),
+    loss_warning: str | None = None,
 ) -> Recommendation:
     """Decide for ``served`` on ``current``: the policy's decision on the registry's evidence.
 
@@ -210,6 +234,9 @@ def compute_advice(
     ``history`` is the advisor's history with ``current`` already merged in (see
     :func:`merge_window`); only windows up to ``current`` count. ``note`` is prepended to the
     reason (for example, that the alias was missing and the newest version was taken).
+    ``loss_notes`` (how labels and predictions were read) join the evidence; ``loss_warning``
+    (a measured loss implausible against the version's history) is the advice's
+    ``loss_warning`` field, an evidence line, and is said in the reason.
 
     Raises
     ------
@@ -244,6 +271,8 @@ def compute_advice(
             report=report,
             fingerprint=current_fingerprint,
             measured=measured,
+            loss_notes=loss_notes,
+            loss_warning=loss_warning,
         )
     policy = make_policy(strategy).start()
     candidate_version = None
@@ -284,6 +313,8 @@ def compute_advice(
         fingerprint=current_fingerprint,
         measured=measured,
         candidate_version=candidate_version,
+        loss_notes=loss_notes,
+        loss_warning=loss_warning,
     )
 
 
@@ -309,6 +340,8 @@ def _recommendation(
     fingerprint: DataFingerprint | None,
     measured: float | None,
     candidate_version: str | None = None,
+    loss_notes: Sequence[str] = (),
+    loss_warning: str | None = None,
 ) -> Recommendation:
     per_step = decision.staleness_per_step if decision is not None else 0.0
     accumulated = decision.accumulated_staleness if decision is not None else 0.0
@@ -327,9 +360,15 @@ def _recommendation(
         )
     if served.notes:
         evidence = (*evidence, *(f"missing: {n}" for n in served.notes))
+    evidence = (*evidence, *loss_notes)
+    if loss_warning:
+        evidence = (*evidence, f"implausible loss: {loss_warning}")
     money = cost.to_money
     prefix = f"{note}; " if note else ""
-    text = f"{prefix}{_headline(action, served.version, candidate_version)}: {reason}"
+    headline = _headline(action, served.version, candidate_version)
+    if loss_warning:  # said first, where the reason is never cut
+        headline = f"{headline} [{loss_warning}; no alias or stage moved]"
+    text = f"{prefix}{headline}: {reason}"
     if action in ("keep", "retrain"):
         c = cost.currency
         text += (
@@ -366,6 +405,7 @@ def _recommendation(
         candidate_version=candidate_version,
         measured_loss=measured,
         engine_action=_engine_action(decision),
+        loss_warning=loss_warning,
     )
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from mlflow_staleness.advice import WindowRecord
 from mlflow_staleness.exceptions import InvalidInputError
+from mlflow_staleness.windows import normalise, order_windows
 
 __all__ = [
     "FORMAT",
@@ -170,8 +171,11 @@ def assemble(
 ) -> list[WindowRecord]:
     """The history: one row per window, from its complete advice and its measurements.
 
-    ``advice`` holds at most one fact per window. A window's first sighting is the earliest of its
-    facts; windows are numbered (``seq``) in that order. Measured losses and drift scores are
+    ``advice`` holds at most one fact per window (the newest counts, where one window was spelled
+    several ways). Window labels are normalised (:func:`mlflow_staleness.windows.normalise`);
+    windows are numbered (``seq``) on the time axis: labels that are times by time, the others in
+    the order of their first sighting, the earliest of their facts
+    (:func:`mlflow_staleness.windows.order`). Measured losses and drift scores are
     overlaid version by version, oldest fact first, so the newest measurement of a version wins.
 
     >>> a = {"format": 2, "kind": "advice", "id": "a1", "written_ms": 20, "window": "w2",
@@ -184,13 +188,19 @@ def assemble(
     [(0, 'w1', False), (1, 'w2', True)]
     """
     by_window: dict[str, list[Mapping[str, Any]]] = {}
-    chosen: dict[str, Mapping[str, Any]] = {}
+    claims: dict[str, list[Mapping[str, Any]]] = {}
     for fact in advice:
-        by_window.setdefault(fact["window"], []).append(fact)
-        chosen[fact["window"]] = fact
+        window = normalise(fact["window"])
+        by_window.setdefault(window, []).append(fact)
+        claims.setdefault(window, []).append(fact)
     for fact in measurements:
-        by_window.setdefault(fact["window"], []).append(fact)
-    order = sorted(by_window, key=lambda w: (min(int(f["first_seen_ms"]) for f in by_window[w]), w))
+        by_window.setdefault(normalise(fact["window"]), []).append(fact)
+    # one window spelled several ways before labels were normalised: its newest advice counts
+    chosen = {window: newest(facts) for window, facts in claims.items()}
+    arrival = sorted(
+        by_window, key=lambda w: (min(int(f["first_seen_ms"]) for f in by_window[w]), w)
+    )
+    order = order_windows(arrival)
     rows = []
     for seq, window in enumerate(order):
         facts = sorted(by_window[window], key=lambda f: (int(f["written_ms"]), str(f["id"])))

@@ -39,18 +39,27 @@ from mlflow_staleness.adapter import (
 )
 from mlflow_staleness.adapter.connection import DEFAULT_TIMEOUT, request_bounds
 from mlflow_staleness.adapter.permissions import check_write_permission
-from mlflow_staleness.adapter.reading import advisor_experiment
+from mlflow_staleness.adapter.reading import ADVICE_PATH, advisor_experiment
 from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advice, merge_window
 from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
-from mlflow_staleness.fingerprint import DataFingerprint, distance
-from mlflow_staleness.losses import loss_from_evaluation, measure
+from mlflow_staleness.fingerprint import distance
+from mlflow_staleness.losses import (
+    EVALUATION_KEYS,
+    evaluate,
+    implausible,
+    loss_from_evaluation,
+    measure,
+)
+from mlflow_staleness.metric_names import OPTIMISTIC_WEIGHT, signature_kind
 from mlflow_staleness.plots import plot_history
-from mlflow_staleness.recommendation import Recommendation, new_advice_id, utc_now
+from mlflow_staleness.recommendation import MAX_REASON, Recommendation, new_advice_id, utc_now
 from mlflow_staleness.report import advice_document, history_plot_rows, render_report
 from mlflow_staleness.settings import Settings, cost_settings, resolve
+from mlflow_staleness.spark import fingerprint_data, is_spark_dataframe, spark_labels_error
+from mlflow_staleness.windows import normalise
 
 __all__ = ["Advisor"]
 
@@ -91,7 +100,12 @@ class Advisor:
         Default: ``MLFLOW_TRACKING_URI``, else MLflow's default.
     loss_key
         The validation-loss metric of the versions' runs; default: the stored one, else what
-        ``log_reference`` recorded, else ``val_loss``.
+        ``log_reference`` recorded, else ``val_loss``, else the evaluation or autolog metric of
+        the loss (:mod:`mlflow_staleness.metric_names`).
+    metric
+        How the loss is measured (``error_rate``, ``accuracy``, ``mae``, ``mse``, ``rmse``);
+        default: the stored one, else what ``log_reference`` recorded, else what the logged
+        metric names, the estimator class or the model signature say (``docs/metrics.md``).
     set_alias
         With ``apply=True``: an alias (e.g. ``retrain-recommended``) pointed at the served version
         while the advice is retrain, and removed when it returns to keep. It must differ from the
@@ -129,6 +143,7 @@ class Advisor:
         tracking_uri: str | None = None,
         *,
         loss_key: str | None = None,
+        metric: str | None = None,
         set_alias: str | None = None,
         transition_stage: str | None = None,
         promote_alias: bool = True,
@@ -147,6 +162,7 @@ class Advisor:
         self.strategy = strategy
         self.tracking_uri = tracking_uri
         self.loss_key = loss_key
+        self.metric = metric
         self.set_alias = _alias_name("set_alias", set_alias)
         self.alias = _alias_name("alias", alias)
         self.transition_stage = _stage_name(transition_stage)
@@ -173,6 +189,7 @@ class Advisor:
     def _layer(self) -> dict[str, Any]:
         layer: dict[str, Any] = {"strategy": self.strategy, "alias": self.alias}
         layer["loss_key"] = self.loss_key
+        layer["metric"] = self.metric
         if self.cost is not None:
             layer.update(cost_settings(self.cost))
         return {k: v for k, v in layer.items() if v is not None}
@@ -186,7 +203,9 @@ class Advisor:
             model_name=repr(self.model_name),
             require_cost=require_cost,
         )
-        versions = reader.versions(self.model_name, loss_key=settings.loss_key)
+        versions = reader.versions(
+            self.model_name, loss_key=settings.loss_key, metric=settings.metric
+        )
         if not versions:
             raise RegistryError(
                 f"registered model {self.model_name!r} has no versions: register a version "
@@ -245,6 +264,10 @@ class Advisor:
     def _split(
         self, data: pd.DataFrame, labels: Any, predictions: Any
     ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
+        if is_spark_dataframe(data):  # fingerprinted where it lives (fingerprint_data below)
+            if labels is not None or predictions is not None:
+                raise spark_labels_error("labels" if labels is not None else "predictions")
+            return data, None, None
         if not isinstance(data, pd.DataFrame):
             raise InvalidInputError(
                 f"current_data must be a pandas DataFrame, got {type(data).__name__}"
@@ -262,7 +285,13 @@ class Advisor:
                     )
                 drop.append(value)
                 return data[value].to_numpy()
-            array = np.asarray(value).ravel()
+            try:
+                array = np.asarray(value)
+            except ValueError:  # rows of different lengths
+                array = np.asarray(list(value), dtype=object)
+            # one value per row; predictions may also be one row of class probabilities per row
+            keep_2d = what == "predictions" and array.ndim == 2 and array.shape[0] == len(data)
+            array = array if keep_2d else array.ravel()
             if array.shape[0] != len(data):
                 raise InvalidInputError(
                     f"{what} has {array.shape[0]} values for {len(data)} rows of data"
@@ -286,8 +315,11 @@ class Advisor:
         labels: np.ndarray,
         predictions: np.ndarray | None,
         served: VersionEvidence,
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], tuple[str, ...]]:
+        """The losses measured on the window, by version, and how the served version's labels
+        and predictions were read (see :func:`mlflow_staleness.losses.evaluate`)."""
         metric = served.metric or "error_rate"
+        _check_labels_fit(metric, labels, served)
         if self._scorer is None:
             self._scorer = VersionScorer(self.client, self.model_name)
         # Given predictions are the served version's only; versions are loaded (and then the
@@ -295,7 +327,8 @@ class Advisor:
         load = predictions is None
         if load:
             predictions = self._scorer.predict(served.version, features)
-        measured = {served.version: measure(metric, labels, predictions)}
+        result = evaluate(metric, labels, predictions)
+        measured = {served.version: result.loss}
         if load and self.score_versions:
             others = [
                 v
@@ -305,10 +338,13 @@ class Advisor:
             for version in others:
                 try:
                     scored = self._scorer.predict(version.version, features)
+                    loss = measure(version.metric or metric, labels, scored)
                 except InvalidInputError:
-                    continue  # another version that cannot be loaded adds no evidence
-                measured[version.version] = measure(version.metric or metric, labels, scored)
-        return measured
+                    # another version that cannot be loaded, or whose predictions do not match
+                    # the labels' type, adds no evidence
+                    continue
+                measured[version.version] = loss
+        return measured, result.notes
 
     # ------------------------------------------------------------------ the API
     def advise(
@@ -331,14 +367,20 @@ class Advisor:
         ----------
         current_data
             The window's data: the features the model serves on, plus optionally the label and
-            prediction columns named by ``labels`` / ``predictions``.
+            prediction columns named by ``labels`` / ``predictions``. A Spark DataFrame is
+            fingerprinted where it lives (:mod:`mlflow_staleness.spark`); its loss then comes
+            from ``metrics``, not from labels.
         labels, predictions
             A column name of ``current_data`` or an array. With labels, the served version's loss
             on the window is measured and joins the history; its predictions come from
             ``predictions`` when given, else from loading the version through ``mlflow.pyfunc``.
         window
             The window's label (a date, say); default: today's UTC date. Advising twice on the
-            same window replaces its advice.
+            same window replaces its advice. A label that is an ISO 8601 date or date-time is
+            normalised to UTC and placed on the time axis (:mod:`mlflow_staleness.windows`); a
+            window older than the newest one is advised on the history up to it and shown
+            nowhere as the current advice (no version tag, summary, ``advice.json`` or alias
+            move). Other labels keep the order of arrival.
         dry_run
             Write nothing; :attr:`last_plan` holds the writes that would have been made.
         apply
@@ -392,10 +434,21 @@ class Advisor:
                 f"would remove it. Name another alias, e.g. 'retrain-recommended'"
             )
         served = ctx.served
+        consumed = {c for c in (labels, predictions) if isinstance(c, str)}
+        load = y is not None and p is None  # the served version will be loaded to predict
+        signature = None
+        if load or served.metric_source is None:
+            signature = self._reader().signature(self.model_name, served.version)
+        served = _settle_metric(served, signature)
+        ctx = dataclasses.replace(
+            ctx,
+            served=served,
+            versions=[served if v.version == served.version else v for v in ctx.versions],
+        )
+        _check_columns(served, signature, features, consumed, labelled=y is not None)
         if served.fingerprint is None and served.reference_columns:
             # The dataset input's schema covers the whole frame, its target included; only when
             # labels were given is it known which columns are not features.
-            consumed = {c for c in (labels, predictions) if isinstance(c, str)}
             lost = [
                 c
                 for c in served.reference_columns
@@ -416,11 +469,28 @@ class Advisor:
                     f"{served.version}'s reference dataset",
                     columns=dict.fromkeys(lost, "missing from current data"),
                 )
-        fingerprint = DataFingerprint.from_frame(features)
-        measured = self._measure(ctx, features, y, p, served) if y is not None else {}
+        hint = ""
+        target = served.target or (signature.output_name if signature is not None else None)
+        if y is None and evaluation is None and target and target in features.columns:
+            hint = (
+                f"the data holds {target!r}, the label column of v{served.version}'s reference: "
+                f"pass it as labels (--target {target}) to measure the loss"
+            )
+            spark = is_spark_dataframe(features)
+            features = features.drop(target) if spark else features.drop(columns=[target])
+        fingerprint = fingerprint_data(features)
+        measured, read_as = (
+            self._measure(ctx, features, y, p, served) if y is not None else ({}, ())
+        )
         if evaluation is not None:
             metrics, key, greater = evaluation
             metric = served.metric or "error_rate"
+            if key is None and served.metric_source == ASSUMED and metric in EVALUATION_KEYS:
+                # nothing said how the loss is measured: the evaluation's own metrics do
+                metric = next(
+                    (m for m in ("mae", "rmse", "mse") if EVALUATION_KEYS[m][0] in metrics),
+                    metric,
+                )
             loss = loss_from_evaluation(metric, metrics, key=key, greater_is_better=greater)
             measured = {served.version: loss}
         drift = {}
@@ -435,6 +505,22 @@ class Advisor:
             measured=measured,
             drift=drift,
         )
+        warning = _implausible_loss(served, history, record)
+        if warning is not None:  # a loss that is likely a data error moves nothing
+            apply = False
+        later = [r.window for r in history if r.seq > record.seq]
+        note = ctx.note
+        if later:
+            # A late window is advised on the history up to it, as it would have been in time;
+            # it is kept in the history but shown nowhere as the current advice, and moves nothing.
+            late = (
+                f"late window {window!r}, advised on the history up to it (the newest window is "
+                f"{later[-1]!r}): recorded in the history only, no version tag, alias or stage "
+                f"moved"
+            )
+            note = f"{note}; {late}" if note else late
+            apply = False
+            candidate = "none" if candidate is None else candidate
         rec = compute_advice(
             model_name=self.model_name,
             versions=ctx.versions,
@@ -445,11 +531,14 @@ class Advisor:
             cost=ctx.settings.cost,
             strategy=ctx.settings.strategy,
             alias=ctx.settings.alias,
-            note=ctx.note,
+            note="; ".join(n for n in (note, hint) if n),
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
             candidate=_candidate(candidate, ctx.versions, served, history),
+            loss_notes=read_as,
+            loss_warning=warning,
         )
+        rec = _state_evidence(rec, served, measured_now=bool(measured))
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
         document = advice_document(rec.to_dict(), cost_settings(ctx.settings.cost))
         advised = dataclasses.replace(record, advice=document)
@@ -472,6 +561,8 @@ class Advisor:
             transition_stage=self.transition_stage,
             apply=apply,
         )
+        if later:
+            plan = [w for w in plan if not _shows_current(w)]
         return rec, plan, ctx
 
     def record(
@@ -482,7 +573,11 @@ class Advisor:
         window: str | None = None,
         dry_run: bool = False,
     ) -> dict[str, float]:
-        """Record a past window's measured loss (late labels) without advising; return it."""
+        """Record a past window's measured loss (late labels) without advising; return it.
+
+        A window never advised takes its place on the time axis when its label is a time (see
+        :mod:`mlflow_staleness.windows`), else it comes after every window seen so far.
+        """
         with request_bounds(self.server_timeout):
             return self._record(data, labels, predictions, window, dry_run)
 
@@ -499,7 +594,7 @@ class Advisor:
         served = ctx.served
         if old is not None and old.served_version:
             served = next((v for v in ctx.versions if v.version == old.served_version), served)
-        measured = self._measure(ctx, features, y, p, served)
+        measured, _ = self._measure(ctx, features, y, p, served)
         now_ms = int(time.time() * 1000)
         record, _ = merge_window(
             ctx.state.history, window, now_ms, served_version=served.version, measured=measured
@@ -517,12 +612,16 @@ class Advisor:
         return measured
 
     def history(self) -> list[dict]:
-        """One row per advised window (the latest complete advice), oldest first."""
+        """One row per advised window (the latest complete advice), oldest first.
+
+        Windows are on the time axis (see :mod:`mlflow_staleness.windows`): a row's
+        ``window_seq`` is the window's place now, which a late window inserted before it moves.
+        """
         with request_bounds(self.server_timeout):
             reader = self._reader()
             reader.model(self.model_name)  # an unknown model is an error, not an empty history
             state = reader.advisor_state(self.model_name)
-        return [dict(r.advice) for r in state.history if r.advice is not None]
+        return [{**r.advice, "window_seq": r.seq} for r in state.history if r.advice is not None]
 
     def report(self) -> str:
         """The HTML report of the latest complete advice, as logged in ``report.html``.
@@ -629,6 +728,98 @@ def _check_experiment_name(model_name: str) -> None:
         )
 
 
+#: How the loss kind is described when nothing logged says what it is.
+ASSUMED = "assumed: nothing logged says how the loss is measured; pass --metric (metric=)"
+
+
+def _settle_metric(served: VersionEvidence, signature: Any) -> VersionEvidence:
+    """The served version with its loss kind settled: found in the registry, else from its
+    model signature's output type, else ``error_rate``, stated as assumed."""
+    if served.metric_source is not None and served.metric:
+        return served
+    output = signature.output_type if signature is not None else None
+    kind = signature_kind(output)
+    if kind is not None:
+        return dataclasses.replace(
+            served, metric=kind, metric_source=f"the model signature (output {output})"
+        )
+    return dataclasses.replace(served, metric=served.metric or "error_rate", metric_source=ASSUMED)
+
+
+def _check_columns(
+    served: VersionEvidence,
+    signature: Any,
+    features: pd.DataFrame,
+    consumed: set,
+    *,
+    labelled: bool,
+) -> None:
+    """Refuse data that lacks a column the served version needs, in one line, before any model
+    is loaded: the columns of its fingerprint, else of its signature's inputs."""
+    if served.fingerprint is not None:
+        needed, whose = tuple(served.fingerprint.columns), "reference"
+    elif signature is not None and signature.inputs:
+        needed, whose = signature.inputs, "model signature"
+    else:
+        return
+    lost = [c for c in needed if c not in features.columns and c not in consumed]
+    if lost:
+        shown = ", ".join(map(repr, lost[:20])) + (
+            f" and {len(lost) - 20} more" if len(lost) > 20 else ""
+        )
+        raise SchemaMismatchError(
+            f"the current data lacks column(s) {shown} of version {served.version}'s {whose} "
+            f"(nothing was loaded). Pass data with the columns the model was trained on",
+            columns=dict.fromkeys(lost, "missing from current data"),
+        )
+
+
+def _check_labels_fit(metric: str, labels: Any, served: VersionEvidence) -> None:
+    """An error rate on labels that are fractional numbers means nothing: refuse it."""
+    if metric not in ("error_rate", "accuracy"):
+        return
+    values = np.asarray(labels)
+    if values.dtype.kind != "f":
+        return
+    finite = values[np.isfinite(values)]
+    if finite.size and not np.all(finite == np.round(finite)):
+        raise InvalidInputError(
+            f"the labels are fractional numbers, but v{served.version}'s loss is taken as "
+            f"{metric} ({served.metric_source or 'log_reference'}): an error rate of a number "
+            f"means nothing. Say how it is measured: --metric mae (or mse, rmse; metric=)"
+        )
+
+
+def _state_evidence(
+    rec: Recommendation, served: VersionEvidence, *, measured_now: bool
+) -> Recommendation:
+    """Say in the advice which evidence of a version nobody prepared was used, and account for
+    an optimistic (training) validation loss (:mod:`mlflow_staleness.metric_names`)."""
+    if rec.action == "insufficient-evidence":
+        return rec
+    used = []
+    if served.metric_source not in (None, "log_reference"):
+        used.append(f"loss {served.metric} from {served.metric_source}")
+    if served.val_source and (
+        served.optimistic or served.metric_source not in (None, "log_reference")
+    ):
+        used.append(f"validation loss {served.val_source}")
+    if not used:
+        return rec
+    evidence = (*rec.evidence, *used)
+    confidence, uncertainty = rec.confidence, rec.uncertainty
+    if served.optimistic and served.val_loss is not None:
+        confidence *= OPTIMISTIC_WEIGHT
+        if not measured_now:
+            uncertainty = float(np.hypot(uncertainty, served.val_loss))
+    reason = f"{rec.reason} [evidence: {'; '.join(used)}]"
+    if len(reason) > MAX_REASON:
+        reason = reason[: MAX_REASON - 3] + "..."
+    return dataclasses.replace(
+        rec, evidence=evidence, confidence=confidence, uncertainty=uncertainty, reason=reason
+    )
+
+
 def _check_recorded_evidence(served: VersionEvidence) -> None:
     """The served version's recorded evidence must not be broken: a deleted source run or a
     non-finite loss is an error to fix, not weaker evidence to advise on."""
@@ -694,6 +885,33 @@ def _candidate(
     return max(newer, key=lambda v: v.number) if newer else None
 
 
+def _implausible_loss(
+    served: VersionEvidence, history: Sequence[WindowRecord], current: WindowRecord
+) -> str | None:
+    """A warning when the served version's loss on ``current`` is implausible against what it
+    showed before: its validation loss and its losses on the windows before ``current``
+    (:func:`mlflow_staleness.losses.implausible`). Losses flagged before do not count."""
+    loss = current.measured.get(served.version)
+    if loss is None:
+        return None
+    seen = [served.val_loss] if served.val_loss is not None else []
+    seen += [
+        r.measured[served.version]
+        for r in history
+        if r.seq < current.seq
+        and served.version in r.measured
+        and not (r.advice or {}).get("loss_warning")  # a flagged loss is no new normal
+    ]
+    return implausible(served.metric or "error_rate", loss, seen)
+
+
+def _shows_current(write: Write) -> bool:
+    """Whether ``write`` shows an advice as the current one (a late window's must not)."""
+    return write.kind in ("set-version-tag", "set-model-tag") or (
+        write.kind == "log-artifact" and write.key == ADVICE_PATH
+    )
+
+
 def _window_label(window: str | None) -> str:
     if window is None:
         return datetime.now(timezone.utc).date().isoformat()
@@ -705,4 +923,4 @@ def _window_label(window: str | None) -> str:
             f"window must be a label of at most {MAX_WINDOW} printable characters (it is written "
             f"into MLflow tags), got {len(label)} characters {label[:40]!r}..."
         )
-    return label
+    return normalise(label)

@@ -1,8 +1,12 @@
 """``mlflow-staleness``: the advisor on the command line, with exit codes CI can gate on.
 
-Every value option is read as text and checked here, so that a bad value, file, cost, registry
-state or server problem exits with 1 and one line on stderr; click's own exit code 2 is left for
-misuse of the command line (an unknown or missing option, conflicting flags).
+Numeric options are typed (``--help`` shows ``FLOAT`` / ``INTEGER`` and their defaults) but checked
+here, so that a bad value, file, cost, registry state or server problem exits with 1 and one line
+on stderr; click's own exit code 2 is left for misuse of the command line (an unknown or missing
+option, conflicting flags).
+
+Only click and the package's small modules are imported at start-up: MLflow, pandas, numpy and
+scikit-learn are imported inside the commands that need them, so ``--help`` answers at once.
 """
 
 from __future__ import annotations
@@ -22,7 +26,11 @@ import click
 
 from mlflow_staleness import __version__
 from mlflow_staleness._terminal import terminal_safe
-from mlflow_staleness.exceptions import InvalidInputError, StalenessError
+from mlflow_staleness.exceptions import InvalidInputError, RegistryError, StalenessError
+
+#: The losses ``--metric`` names (:data:`mlflow_staleness.losses.METRICS`, spelled out here so
+#: that ``--help`` imports no numpy; a test keeps the two equal).
+METRIC_NAMES = ("error_rate", "accuracy", "mae", "mse", "rmse")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -100,16 +108,41 @@ def failures() -> Iterator[None]:
         ) from exc
 
 
-def _number(name: str, text: str | None, *, minimum: float = 0.0) -> float | None:
+def _number(name: str, text: Any, *, minimum: float = 0.0) -> float | None:
     if text is None:
         return None
     try:
         value = float(text)
-    except ValueError:
+    except (TypeError, ValueError):
         raise Failure(f"{name} must be a number, got {text!r}") from None
     if not math.isfinite(value) or value < minimum:
         raise Failure(f"{name} must be a finite number >= {minimum:g}, got {text!r}")
     return value
+
+
+class _Number(click.types.FloatParamType):
+    """A number option: ``FLOAT`` (or ``INTEGER``) in ``--help``; a bad value is a bad value.
+
+    click's own number types exit with 2 (misuse); a negative, non-finite or non-numeric value is
+    a bad value like any other (exit 1, one line), so the check is :func:`_number`'s.
+    """
+
+    def __init__(self, minimum: float = 0.0, *, integer: bool = False) -> None:
+        self.minimum = minimum
+        self.integer = integer
+        self.name = "integer" if integer else "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float) and not isinstance(value, bool):
+            return value
+        name = param.opts[0] if param is not None and param.opts else "value"
+        number = _number(name, value, minimum=self.minimum)
+        if self.integer and number is not None and number != int(number):
+            raise Failure(f"{name} must be a whole number, got {value!r}")
+        return int(number) if self.integer and number is not None else number
+
+
+NUMBER = _Number()
 
 
 def _cost_layer(options: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +157,7 @@ def _cost_layer(options: dict[str, Any]) -> dict[str, Any]:
         value = _number("--" + key.replace("_", "-"), options.get(key))
         if value is not None:
             layer[key] = value
-    for key in ("currency", "alias", "loss_key", "strategy"):
+    for key in ("currency", "alias", "loss_key", "metric", "strategy"):
         if options.get(key) is not None:
             layer[key] = options[key]
     return layer
@@ -133,19 +166,38 @@ def _cost_layer(options: dict[str, Any]) -> dict[str, Any]:
 def cost_options(function: Callable) -> Callable:
     """The cost and setting flags shared by ``advise`` and ``configure``."""
     options = [
-        click.option("--retrain-cost", help="Total money of one retrain (or give its parts)."),
-        click.option("--compute-cost", help="Retrain part: compute."),
-        click.option("--people-cost", help="Retrain part: people's time."),
-        click.option("--data-cost", help="Retrain part: data and labels."),
         click.option(
-            "--risk-cost", help="Retrain part: deployment risk (also the switching risk)."
+            "--retrain-cost", type=NUMBER, help="Total money of one retrain (or give its parts)."
         ),
-        click.option("--error-cost", help="Money lost per unit of loss per prediction."),
-        click.option("--predictions-per-step", help="Predictions served per window."),
-        click.option("--currency", help="Shown with money, e.g. EUR."),
-        click.option("--alias", help="Alias of the served version [default: champion]."),
-        click.option("--loss-key", help="Validation-loss metric of the versions' runs."),
-        click.option("--strategy", help="forecast (default), cumulative, threshold, periodic ..."),
+        click.option("--compute-cost", type=NUMBER, help="Retrain part: compute."),
+        click.option("--people-cost", type=NUMBER, help="Retrain part: people's time."),
+        click.option("--data-cost", type=NUMBER, help="Retrain part: data and labels."),
+        click.option(
+            "--risk-cost",
+            type=NUMBER,
+            help="Retrain part: deployment risk (also the switching risk).",
+        ),
+        click.option(
+            "--error-cost", type=NUMBER, help="Money lost per unit of loss per prediction."
+        ),
+        click.option("--predictions-per-step", type=NUMBER, help="Predictions served per window."),
+        click.option("--currency", help="Shown with money, e.g. EUR.  [default: USD]"),
+        click.option("--alias", help="Alias of the served version.  [default: champion]"),
+        click.option(
+            "--loss-key",
+            help="Validation-loss metric of the versions' runs.  [default: what log_reference "
+            "recorded, else val_loss, else the autolog / evaluation metric of --metric]",
+        ),
+        click.option(
+            "--metric",
+            type=click.Choice(METRIC_NAMES),
+            help="How the model's loss is measured.  [default: what log_reference recorded, "
+            "else from the metric names, the signature and the estimator; docs/metrics.md]",
+        ),
+        click.option(
+            "--strategy",
+            help="forecast, cumulative, threshold, periodic ...  [default: forecast]",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -156,7 +208,8 @@ def server_options(function: Callable) -> Callable:
     """``--tracking-uri`` and ``--server-timeout``."""
     function = click.option(
         "--server-timeout",
-        default="30",
+        type=_Number(0.1),
+        default=30.0,
         show_default=True,
         help="Seconds to wait for the tracking server before giving up.",
     )(function)
@@ -167,8 +220,22 @@ def server_options(function: Callable) -> Callable:
     )(function)
 
 
+def _check_name(model: str, options: dict[str, Any]) -> None:
+    """Report a wrong model name at once: asked before MLflow and pandas are imported
+    (:mod:`mlflow_staleness._registry_probe`; any doubt is left to the advisor)."""
+    from mlflow_staleness._registry_probe import model_is_missing
+
+    uri = options.get("tracking_uri") or os.environ.get("MLFLOW_TRACKING_URI")
+    timeout = min(2.0, _number("--server-timeout", options.get("server_timeout")) or 2.0)
+    if model_is_missing(uri, model, timeout=timeout):
+        raise RegistryError(
+            f"no registered model named {model!r} at {uri}. Check the name (names are "
+            f"case-sensitive), or register the model first."
+        )
+
+
 def _advisor(
-    model: str, tracking_uri: str | None, server_timeout: str, ctx: click.Context, **kw: Any
+    model: str, tracking_uri: str | None, server_timeout: float, ctx: click.Context, **kw: Any
 ):
     from mlflow_staleness.advisor import Advisor
 
@@ -227,12 +294,22 @@ def _say(ctx: click.Context, message: str) -> None:
 @click.option(
     "--fail-on-retrain", is_flag=True, help="Exit 3 when the advice is retrain/promote/rollback."
 )
-@click.option("--min-confidence", help="Exit 4 when the confidence is below this (0..1).")
+@click.option(
+    "--min-confidence",
+    type=NUMBER,
+    help="Exit 4 when the confidence is below this (0..1; the share of such advice that was "
+    "right on the decision benchmark).",
+)
 @click.option(
     "--set-alias", help="Point this alias at the served version while retrain is advised."
 )
 @click.option(
     "--transition-stage", help="On promote, move the candidate to this stage (deprecated)."
+)
+@click.option(
+    "--candidate",
+    help="Version to judge against the served one now (promote or keep), or 'none'.  "
+    "[default: the newest version registered since the last advice, if any]",
 )
 @click.option(
     "--promote",
@@ -282,7 +359,12 @@ def advise(ctx: click.Context, model: str | None, **options: Any) -> None:
 def _advise_one(
     ctx: click.Context, model: str, layers: list, options: dict, data: Path, client: Any = None
 ):
-    """The advice of one model (and its write plan); printing is :func:`_show_advice`'s."""
+    """The advice of one model (and its write plan); printing is :func:`_show_advice`'s.
+
+    With ``client`` (``--all``: names that come from the registry) the name is not checked again.
+    """
+    if client is None:
+        _check_name(model, options)
     from mlflow_staleness.data_files import read_table
 
     frame = read_table(data, progress=_progress(ctx))
@@ -305,8 +387,9 @@ def _advise_one(
         window=options["window"],
         dry_run=options["dry_run"],
         apply=apply,
+        candidate=options["candidate"],
     )
-    return rec, advisor.last_plan
+    return rec, advisor.last_plan if options["dry_run"] else []
 
 
 def _show_advice(rec, plan: list, options: dict) -> None:
@@ -392,7 +475,7 @@ def _advise_all(ctx: click.Context, layers: list, minimum: float | None, options
     with request_bounds(advisor.server_timeout), ThreadPoolExecutor(jobs) as pool:
         futures = {pool.submit(one, name): name for name in names}
         for done, future in enumerate(as_completed(futures), 1):
-            name = futures[future]
+            name = futures.pop(future)  # nothing of a finished model's advice is kept
             try:
                 (rec, plan), seconds = future.result()
                 _show_advice(rec, plan, options)
@@ -450,6 +533,7 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
     """
     layer = _cost_layer(options)
     with failures():
+        _check_name(model, options)
         if options["cost_file"]:
             from mlflow_staleness.settings import merge, read_cost_file
 
@@ -483,6 +567,7 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
 def record(ctx: click.Context, model: str, **options: Any) -> None:
     """Record a past window's measured loss (late labels) without advising."""
     with failures():
+        _check_name(model, options)
         from mlflow_staleness.data_files import read_table
 
         frame = read_table(Path(options["data_path"]))
@@ -494,8 +579,11 @@ def record(ctx: click.Context, model: str, **options: Any) -> None:
             window=options["window"],
             dry_run=options["dry_run"],
         )
+    from mlflow_staleness.windows import normalise
+
+    window = normalise(options["window"].strip())  # the window as recorded (a time in UTC)
     for version, loss in measured.items():
-        _echo(f"window {options['window']}: v{version} loss {loss:.4f}")
+        _echo(f"window {window}: v{version} loss {loss:.4f}")
 
 
 # ---------------------------------------------------------------------------------- history
@@ -507,6 +595,7 @@ def record(ctx: click.Context, model: str, **options: Any) -> None:
 def history(ctx: click.Context, model: str, **options: Any) -> None:
     """A table of MODEL's past advice: one row per window, the latest complete advice."""
     with failures():
+        _check_name(model, options)
         advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
         rows = advisor.history()
     if options["as_json"]:
@@ -597,9 +686,30 @@ def fingerprint(ctx: click.Context, path: str, exclude: tuple[str, ...], out: st
 @click.argument("path")
 @click.option("--target", required=True, help="Label column.")
 @click.option("--time-column", required=True, help="Column that orders the rows in time.")
-@click.option("--windows", "n_windows", default="20", show_default=True, help="Number of windows.")
-@click.option("--alpha", default="0.1", show_default=True, help="Retrain cost in loss-windows.")
-@click.option("--loss", default="error_rate", show_default=True, help="error_rate or mae.")
+@click.option(
+    "--windows",
+    "n_windows",
+    type=_Number(8, integer=True),
+    default=20,
+    show_default=True,
+    help="Number of windows to cut the rows into, in time order (at least 8).",
+)
+@click.option(
+    "--alpha",
+    type=NUMBER,
+    default=0.1,
+    show_default=True,
+    help="The retrain cost in loss units: R / (error_cost x predictions per window). With "
+    "retrain 400, error 0.02 and 200,000 predictions per window, alpha = 0.1: one retrain costs "
+    "as much as serving one window with an error rate 0.1 higher.",
+)
+@click.option(
+    "--loss",
+    type=click.Choice(["error_rate", "mae"]),
+    default="error_rate",
+    show_default=True,
+    help="error_rate for a class label, mae for a number.",
+)
 @click.pass_context
 def backtest(ctx: click.Context, path: str, **options: Any) -> None:
     """Replay every strategy on a file against the optimal schedule in hindsight."""
@@ -610,10 +720,7 @@ def backtest(ctx: click.Context, path: str, **options: Any) -> None:
         from mlflow_staleness.data_files import read_table
         from mlflow_staleness.policies import POLICIES, make_policy
 
-        n = _number("--windows", options["n_windows"], minimum=8)
-        alpha = _number("--alpha", options["alpha"])
-        if n != int(n):
-            raise Failure(f"--windows must be a whole number, got {options['n_windows']!r}")
+        n, alpha = options["n_windows"], options["alpha"]
         frame = read_table(Path(path))
         estimator = (
             HistGradientBoostingRegressor(max_iter=50)

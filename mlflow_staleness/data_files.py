@@ -25,9 +25,11 @@ import gzip
 import math
 import os
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +42,7 @@ import pyarrow.parquet as pq
 from mlflow_staleness._terminal import terminal_safe
 from mlflow_staleness._validation import check_int
 from mlflow_staleness.exceptions import InvalidInputError, SchemaMismatchError
-from mlflow_staleness.fingerprint import DataFingerprint
+from mlflow_staleness.fingerprint import DataFingerprint, _Stream
 
 __all__ = [
     "PROGRESS_MIN_BYTES",
@@ -151,11 +153,16 @@ def fingerprint_file(
     exclude: Iterable[str] = (),
     progress: bool | None = None,
     chunk_rows: int = 100_000,
+    workers: int | None = None,
 ) -> tuple[DataFingerprint, int]:
     """Fingerprint a Parquet or CSV file chunk by chunk, without holding it in memory.
 
     The file is read once, or twice for a CSV with a column typed as numbers in one chunk and as
-    text in another (see the module Notes).
+    text in another (see the module Notes). A Parquet file's row groups are split into
+    ``workers`` runs of consecutive groups, each streamed by its own thread straight from Arrow
+    into numpy (reading, counting and sorting release the GIL), and the parts are merged in file
+    order. Memory is bounded by ``workers`` batches of ``chunk_rows`` rows, whatever the size of
+    the file.
 
     Parameters
     ----------
@@ -165,6 +172,9 @@ def fingerprint_file(
         Columns to leave out (a target, an id); names the file does not have are ignored.
     progress, chunk_rows
         As for :func:`read_table`.
+    workers
+        Threads reading a Parquet file's row groups; ``None`` uses the CPUs this process may
+        run on. A CSV file is read by one.
 
     Returns
     -------
@@ -174,25 +184,33 @@ def fingerprint_file(
     Raises
     ------
     InvalidInputError
-        For the same problems as :func:`read_table`, or when ``exclude`` leaves no column.
+        For the same problems as :func:`read_table`, when ``exclude`` leaves no column, or when
+        the file changes (size or modification time) while it is being read.
     """
     source = _open_source(path)
     chunk_rows = check_int("chunk_rows", chunk_rows, 1)
+    workers = _available_cpus() if workers is None else check_int("workers", workers, 1)
     dropped = (exclude,) if isinstance(exclude, str) else tuple(exclude)
     show = _want_progress(progress, source)
+    if source.kind == "parquet":
+        before = _stamp(source)
+        fingerprint = _fingerprint_parquet(source, dropped, show, chunk_rows, workers)
+        if _stamp(source) != before:
+            raise InvalidInputError(
+                f"{source.shown} changed while it was being read (its size or modification time "
+                f"moved); expected a file that stays the same: fingerprint a finished copy"
+            )
+        return fingerprint, fingerprint.n_rows
     text: set[str] = set()
     while True:
-        if source.kind == "parquet":
-            frames = _parquet_frames(source, dropped, show, chunk_rows)
-        else:
-            frames = _csv_chunks(source, None, dropped, show, chunk_rows, text)
+        frames = _csv_chunks(source, None, dropped, show, chunk_rows, text)
         with closing(frames):
             try:
                 fingerprint = DataFingerprint.from_batches(frames)
             except SchemaMismatchError as exc:
                 # A CSV column typed as numbers in one chunk and as text in another: read as text.
                 new = set(exc.columns) - text
-                if source.kind != "csv" or not new:
+                if not new:
                     raise
                 text |= new
                 continue
@@ -386,17 +404,86 @@ def _parquet_batches(
         progress.close()
 
 
-def _parquet_frames(
-    source: _Source, exclude: Sequence[str], show: bool, chunk_rows: int
-) -> Iterator[pd.DataFrame]:
-    """The record batches of :func:`_parquet_batches` as DataFrames."""
-    with closing(_parquet_batches(source, None, exclude, show, chunk_rows)) as batches:
-        for batch in batches:
-            try:
-                frame = batch.to_pandas()
-            except (pa.ArrowException, OSError) as exc:
-                raise _parquet_error(source, exc) from exc
-            yield frame
+def _fingerprint_parquet(
+    source: _Source, exclude: Sequence[str], show: bool, chunk_rows: int, workers: int
+) -> DataFingerprint:
+    """Stream runs of consecutive row groups in threads and merge their summaries in order."""
+    try:
+        with pq.ParquetFile(source.path) as reader:
+            metadata = reader.metadata
+            total, groups = metadata.num_rows, metadata.num_row_groups
+            index = (reader.schema_arrow.pandas_metadata or {}).get("index_columns", [])
+            hidden = {name for name in index if isinstance(name, str)}
+            available = [name for name in reader.schema_arrow.names if name not in hidden]
+    except (pa.ArrowException, OSError) as exc:
+        raise _parquet_error(source, exc) from exc
+    if total == 0:
+        raise InvalidInputError(
+            f"{source.shown} has a schema but no rows; expected at least one row: "
+            f"re-export the data, or pass a file that holds rows"
+        )
+    selected = _select(source, available, None, exclude)
+    runs = [list(run) for run in np.array_split(np.arange(groups), min(workers, groups))]
+    progress = _Progress(source, show)
+    lock = threading.Lock()
+    done = [0, 0]  # row groups, rows
+
+    def stream(run: list[int]) -> _Stream:
+        part = _Stream(top_k=20)
+        try:
+            with pq.ParquetFile(source.path) as reader:
+                for group in run:
+                    for batch in reader.iter_batches(
+                        batch_size=chunk_rows,
+                        row_groups=[int(group)],
+                        columns=selected,
+                        use_pandas_metadata=True,
+                    ):
+                        part.add(batch)
+                        with lock:
+                            done[1] += batch.num_rows
+                            progress.show(
+                                f"{done[0]}/{groups} row groups, {done[1]:,}/{total:,} rows"
+                            )
+                    with lock:
+                        done[0] += 1
+        except (pa.ArrowException, OSError) as exc:
+            raise _parquet_error(source, exc) from exc
+        return part
+
+    progress.show(f"0/{groups} row groups, 0/{total:,} rows", force=True)
+    try:
+        if len(runs) == 1:
+            parts = [stream(runs[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+                parts = list(pool.map(stream, runs))
+        progress.show(f"{groups}/{groups} row groups, {done[1]:,}/{total:,} rows", force=True)
+    finally:
+        progress.close()
+    whole = parts[0]
+    for part in parts[1:]:
+        whole.absorb(part)
+    return whole.finish()
+
+
+def _stamp(source: _Source) -> tuple[int, int]:
+    """The file's size and modification time, to notice a file that changes while it is read."""
+    try:
+        status = source.path.stat()
+    except OSError as exc:
+        raise InvalidInputError(
+            f"{source.shown} disappeared while it was being read ({_one_line(exc)}); expected a "
+            f"file that stays in place: fingerprint a finished copy"
+        ) from exc
+    return status.st_size, status.st_mtime_ns
+
+
+def _available_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _parquet_error(source: _Source, exc: BaseException) -> InvalidInputError:

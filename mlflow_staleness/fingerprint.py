@@ -74,7 +74,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from numbers import Integral
 from typing import Any, ClassVar, NamedTuple
@@ -118,6 +118,8 @@ DISTINCT_K = 128
 #: non-missing values are distinct.
 ID_SHARE = 0.9
 ID_MIN_ROWS = 100
+#: Values a streaming sketch may hold before it is pruned to ``STREAM_EPS``.
+_STREAM_ITEMS = 2048
 #: Rows per slice when :meth:`DataFingerprint.from_frame` walks a large frame.
 _ROW_CHUNK = 1 << 20
 #: Distinct categorical values tracked while streaming, per ``top_k`` and at least.
@@ -314,9 +316,11 @@ class DataFingerprint:
       and ``eps`` grows slowly instead (to about 0.0102 at 256 parts);
       :attr:`NumericColumn.rank_error` always reports the certified value.
 
-    Streaming keeps one sketch per column with ``eps <= 0.002`` (at most 1024 values), and prunes it
-    to the stored precision at the end: memory depends on the batch size and the number of
-    columns, not on the number of rows. The sketch is deterministic: no randomness at all.
+    Streaming keeps one sketch per column with ``eps <= 0.002`` (exact while it holds at most 2048
+    values, then pruned), and prunes it to the stored precision at the end: memory depends on the
+    batch size and the number of columns, not on the number of rows. Within a batch, integral
+    values spanning fewer than 65,536 integers are counted in linear time (``np.bincount``), other
+    values sorted; both give exact ranks. The sketch is deterministic: no randomness at all.
 
     A kept value need not be a data value: within its rank window the sketch keeps the float with
     the shortest binary form, which compresses well (values are byte-shuffled, zlib-compressed and
@@ -424,8 +428,11 @@ class DataFingerprint:
         Parameters
         ----------
         batches
-            DataFrames with the same columns, e.g. ``pd.read_csv(path, chunksize=100_000)``.
-            Empty batches are skipped. A column may change dtype between batches within its kind
+            DataFrames with the same columns, e.g. ``pd.read_csv(path, chunksize=100_000)``,
+            or pyarrow ``RecordBatch`` es, e.g. ``pyarrow.parquet.ParquetFile.iter_batches()``:
+            their integer and float columns are read straight into numpy, the others as
+            ``RecordBatch.to_pandas()`` gives them (honouring pandas metadata). Empty batches
+            are skipped. A column may change dtype between batches within its kind
             (``int64`` then ``float64``); a column that is entirely missing in a batch takes the
             kind it has elsewhere.
         top_k
@@ -434,7 +441,7 @@ class DataFingerprint:
         Raises
         ------
         InvalidInputError
-            If a batch is not a DataFrame, or all batches together have no rows.
+            If a batch is not a DataFrame or a RecordBatch, or all batches together have no rows.
         SchemaMismatchError
             If a batch's columns or column kinds differ from the earlier batches.
 
@@ -461,32 +468,10 @@ class DataFingerprint:
             raise InvalidInputError(
                 f"batches must be an iterable of DataFrames, got {type(batches).__name__}"
             ) from exc
-        capacity = max(_MIN_CAPACITY, _CAPACITY_PER_TOP * int(top_k))
-        n_rows = 0
-        state: dict[str, Column] | None = None
-        for index, batch in enumerate(iterator):
-            _check_frame(batch, f"batch {index}")
-            if len(batch) == 0:
-                continue
-            part = _frame_columns(batch, capacity)
-            if state is None:
-                state = part
-            else:
-                state = _merge_column_maps(
-                    state,
-                    part,
-                    eps=STREAM_EPS,
-                    capacity=capacity,
-                    misra_gries=True,
-                    what=f"batch {index} does not match the columns of the earlier batches",
-                    other=f"batch {index}",
-                    this="the earlier batches",
-                )
-            n_rows += len(batch)
-        if state is None:
-            raise InvalidInputError("batches must hold at least one row in total, got 0 rows")
-        columns = {name: _finish(column, top_k) for name, column in state.items()}
-        return cls(n_rows=n_rows, columns=columns, top_k=int(top_k))
+        stream = _Stream(top_k)
+        for batch in iterator:
+            stream.add(batch)
+        return stream.finish()
 
     def merge(self, other: DataFingerprint) -> DataFingerprint:
         """The fingerprint of the union of the data behind ``self`` and ``other``.
@@ -1056,21 +1041,156 @@ def _as_float(series: pd.Series) -> np.ndarray:
 
 
 def _numeric_leaf(series: pd.Series) -> NumericColumn:
-    values = np.sort(_as_float(series))  # NaN sort last, -inf first, +inf just before NaN
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return _numeric_summary(series.to_numpy(), str(dtype))  # no copy, no float detour
+    return _numeric_summary(_as_float(series), str(dtype))
+
+
+def _numeric_summary(values: np.ndarray, dtype: str) -> NumericColumn:
+    """The summary of one batch of a numeric column: integers, or floats with NaN for missing.
+
+    Integral values within a range of :data:`_MAX_BINS` are counted (``np.bincount``, linear
+    time) into a :class:`_Tally` that later batches add to; other values are sorted into a
+    sketch. Both keep exact ranks.
+    """
     n = values.shape[0]
-    start = int(np.searchsorted(values, -np.inf, side="right"))
-    stop = int(np.searchsorted(values, np.inf, side="left"))
-    end = int(np.searchsorted(values, np.inf, side="right"))
-    finite = values[start:stop]
-    mean, std = _moments(finite)
+    if values.dtype.kind in "iu":
+        finite, n_missing = values, 0
+    else:
+        values = values.astype(np.float64, copy=False)
+        usable = np.isfinite(values)
+        finite = values if usable.all() else values[usable]
+        n_missing = 0 if finite is values else int(np.count_nonzero(np.isnan(values)))
+    n_inf = n - n_missing - finite.shape[0]
+    if finite.shape[0] == 0:
+        return NumericColumn(dtype, n_missing, n_inf, None, None, QuantileSketch.empty())
+    tally = _Tally.of(finite)
+    if tally is not None:
+        return _Counted(dtype, n_missing, n_inf, None, None, _EMPTY, tally)
+    ordered = np.sort(finite.astype(np.float64, copy=False))
+    mean, std = _moments(ordered)
+    sketch = QuantileSketch.from_sorted(ordered, STREAM_EPS / 2)
+    return NumericColumn(dtype, n_missing, n_inf, mean, std, sketch)
+
+
+_EMPTY = QuantileSketch.empty()  # immutable, so one instance serves every empty summary
+#: Integral values spanning at most this many consecutive integers are counted, not sorted.
+_MAX_BINS = 1 << 16
+_EXACT_INTEGERS = 2**53
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """Exact counts of the integers ``low, low + 1, ...``: a streaming part, never stored."""
+
+    low: int
+    counts: np.ndarray
+    n: int
+
+    @classmethod
+    def of(cls, finite: np.ndarray) -> _Tally | None:
+        """The tally of finite values, or ``None`` unless they are integers in a narrow range."""
+        low, high = finite.min(), finite.max()
+        if finite.dtype.kind == "f":
+            low_int, high_int = math.floor(low), math.ceil(high)
+        else:
+            low_int, high_int = int(low), int(high)
+        if high_int - low_int >= _MAX_BINS or max(-low_int, high_int) >= _EXACT_INTEGERS:
+            return None
+        if finite.dtype.kind == "f":
+            integers = finite.astype(np.int64)
+            if not np.array_equal(integers, finite):
+                return None
+        else:
+            integers = finite if finite.dtype != np.uint64 else finite.astype(np.int64)
+        if low_int == 0 and high_int <= 1:  # flags: one pass, no allocation
+            ones = np.count_nonzero(integers)
+            counts = np.array([integers.shape[0] - ones, ones], dtype=np.int64)
+        elif low_int >= 0 and high_int < _MAX_BINS:  # the zeros below the minimum are cut off
+            counts = np.bincount(integers)[low_int:]
+        else:
+            counts = np.bincount(integers.astype(np.int64, copy=False) - low_int)
+        return cls(low_int, counts.astype(np.int64, copy=False), int(finite.shape[0]))
+
+    @property
+    def high(self) -> int:
+        return self.low + self.counts.shape[0] - 1
+
+    def add(self, other: _Tally) -> _Tally | None:
+        """The tally of both, or ``None`` when together they span more than ``_MAX_BINS``."""
+        low, high = min(self.low, other.low), max(self.high, other.high)
+        if high - low >= _MAX_BINS:
+            return None
+        if (low, high) == (self.low, self.high):  # the common case: a new array, no zeros
+            counts = self.counts.copy()
+            counts[other.low - low : other.high - low + 1] += other.counts
+            return _Tally(low, counts, self.n + other.n)
+        counts = np.zeros(high - low + 1, dtype=np.int64)
+        for part in (self, other):
+            counts[part.low - low : part.high - low + 1] += part.counts
+        return _Tally(low, counts, self.n + other.n)
+
+    def column(self, dtype: str) -> NumericColumn:
+        """The counted values as a summary: an exact sketch (pruned when long) and moments."""
+        offsets = np.flatnonzero(self.counts)
+        counts = self.counts[offsets]
+        centre = float(np.dot(counts, offsets)) / self.n
+        spread = float(np.dot(counts, np.square(offsets - centre))) / self.n
+        sketch = QuantileSketch.from_counts(offsets + float(self.low), counts)
+        if len(sketch) > _STREAM_ITEMS:
+            sketch = sketch.prune(STREAM_EPS / 2)
+        return NumericColumn(dtype, 0, 0, self.low + centre, math.sqrt(spread), sketch)
+
+
+@dataclass(frozen=True)
+class _Counted(NumericColumn):
+    """A streaming numeric summary: sorted values in ``sketch`` (their moments in ``mean`` and
+    ``std``) and counted ones in ``tally``. :func:`_settled` folds the tally in."""
+
+    tally: _Tally | None = field(default=None, repr=False)
+
+    @property
+    def n_rows(self) -> int:
+        return self.n_missing + self.n_inf + self.n_finite
+
+    @property
+    def n_finite(self) -> int:
+        return self.sketch.n + (self.tally.n if self.tally is not None else 0)
+
+
+def _sorted_part(column: NumericColumn) -> NumericColumn:
+    """A summary without its tally (the values that were sorted)."""
+    if not isinstance(column, _Counted):
+        return column
     return NumericColumn(
-        dtype=str(series.dtype),
-        n_missing=n - end,
-        n_inf=start + (end - stop),
-        mean=mean,
-        std=std,
-        sketch=QuantileSketch.from_sorted(finite, STREAM_EPS / 2),
+        column.dtype, column.n_missing, column.n_inf, column.mean, column.std, column.sketch
     )
+
+
+def _settled(column: NumericColumn) -> NumericColumn:
+    """A plain summary of all the values: the tally, if any, merged into the sketch."""
+    plain = _sorted_part(column)
+    if not isinstance(column, _Counted) or column.tally is None:
+        return plain
+    counted = column.tally.column(column.dtype)
+    return _merge_columns(plain, counted, eps=STREAM_EPS, capacity=0, misra_gries=True)
+
+
+def _merge_counted(a: NumericColumn, b: NumericColumn, dtype: str, eps: float) -> NumericColumn:
+    """Merge two streaming summaries of which at least one holds a tally: tallies add up."""
+    ta = a.tally if isinstance(a, _Counted) else None
+    tb = b.tally if isinstance(b, _Counted) else None
+    tally = ta if tb is None else tb if ta is None else ta.add(tb)
+    if tally is None and ta is not None and tb is not None:  # too far apart: sort them in
+        a, b = _settled(a), _settled(b)
+        return _merge_columns(a, b, eps=eps, capacity=0, misra_gries=True)
+    if a.sketch.n == 0 and b.sketch.n == 0:  # only counted values so far: nothing to combine
+        return _Counted(
+            dtype, a.n_missing + b.n_missing, a.n_inf + b.n_inf, None, None, _EMPTY, tally
+        )
+    plain = _merge_columns(_sorted_part(a), _sorted_part(b), eps=eps, capacity=0, misra_gries=True)
+    return _Counted(dtype, plain.n_missing, plain.n_inf, plain.mean, plain.std, plain.sketch, tally)
 
 
 def _moments(x: np.ndarray) -> tuple[float | None, float | None]:
@@ -1204,6 +1324,7 @@ def _reduce_counts(
 def _finish(column: Column, top_k: int) -> Column:
     """Bring a streaming summary to the stored precision."""
     if isinstance(column, NumericColumn):
+        column = _settled(column)
         return NumericColumn(
             column.dtype,
             column.n_missing,
@@ -1218,6 +1339,131 @@ def _finish(column: Column, top_k: int) -> Column:
     if other and distinct is None:  # the listed values were all the values
         distinct = _as_tuple(_distinct_hashes(column))
     return CategoricalColumn(column.dtype, column.n_missing, other, top, distinct)
+
+
+class _Stream:
+    """The state of a streaming fingerprint: column summaries at the streaming precision.
+
+    Two streams over disjoint rows :meth:`absorb` one another, so parts of a table (row groups
+    of a file, partitions) can be streamed apart, in threads or processes, and combined before
+    :meth:`finish` brings the result to the stored precision.
+    """
+
+    def __init__(self, top_k: int) -> None:
+        self.top_k = int(top_k)
+        self.capacity = max(_MIN_CAPACITY, _CAPACITY_PER_TOP * self.top_k)
+        self.n_rows = 0
+        self.batches = 0
+        self.state: dict[str, Column] | None = None
+
+    def add(self, batch: pd.DataFrame | Any) -> None:
+        """Summarise one batch (a DataFrame or a pyarrow RecordBatch) into the state."""
+        index = self.batches
+        self.batches += 1
+        if _is_record_batch(batch):
+            if batch.num_rows == 0:
+                return
+            _check_names([str(name) for name in batch.schema.names], f"batch {index}")
+            part, rows = _arrow_columns(batch, self.capacity), batch.num_rows
+        else:
+            _check_frame(batch, f"batch {index}")
+            if len(batch) == 0:
+                return
+            part, rows = _frame_columns(batch, self.capacity), len(batch)
+        self._merge(part, f"batch {index}")
+        self.n_rows += rows
+
+    def absorb(self, other: _Stream) -> None:
+        """Add the summaries of another stream over other rows (in file order: ``self`` first)."""
+        if other.state is None:
+            return
+        self._merge(other.state, "a later part")
+        self.n_rows += other.n_rows
+
+    def _merge(self, part: dict[str, Column], label: str) -> None:
+        if self.state is None:
+            self.state = part
+            return
+        self.state = _merge_column_maps(
+            self.state,
+            part,
+            eps=STREAM_EPS,
+            capacity=self.capacity,
+            misra_gries=True,
+            what=f"{label} does not match the columns of the earlier batches",
+            other=label,
+            this="the earlier batches",
+        )
+
+    def finish(self) -> DataFingerprint:
+        """The fingerprint at the stored precision."""
+        if self.state is None:
+            raise InvalidInputError("batches must hold at least one row in total, got 0 rows")
+        columns = {name: _finish(column, self.top_k) for name, column in self.state.items()}
+        return DataFingerprint(n_rows=self.n_rows, columns=columns, top_k=self.top_k)
+
+
+def _is_record_batch(value: Any) -> bool:
+    pa = _pyarrow()
+    return pa is not None and isinstance(value, pa.RecordBatch)
+
+
+@functools.cache
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    return pyarrow
+
+
+def _arrow_columns(batch: Any, capacity: int) -> dict[str, Column]:
+    """Summaries of one RecordBatch: integer and float columns straight from Arrow into numpy
+    (no pandas), the others through ``to_pandas()`` as :func:`_frame_columns` reads them."""
+    pa = _pyarrow()
+    plan = _arrow_plan(batch.schema)
+    out: dict[str, Column] = {}
+    others: list[int] = []
+    for position, dtype in enumerate(plan):
+        if dtype is None:
+            others.append(position)
+        elif dtype:
+            array = batch.column(position)
+            if array.null_count and pa.types.is_integer(array.type):
+                dtype = "float64"  # as to_pandas() gives an integer column with nulls
+            values = array.to_numpy(zero_copy_only=False)
+            out[str(batch.schema.names[position])] = _numeric_summary(values, dtype)
+    if not others:
+        return out
+    rest = _frame_columns(batch.select(others).to_pandas(), capacity)
+    order = [str(name) for name in batch.schema.names]
+    merged = {**out, **rest}
+    return {name: merged[name] for name in order if name in merged} | merged
+
+
+@functools.lru_cache(maxsize=64)
+def _arrow_plan(schema: Any) -> tuple[str | None, ...]:
+    """Per field of an Arrow schema: the pandas dtype of a column read straight into numpy,
+    ``None`` for one read through pandas, ``""`` for an index column pandas would not show."""
+    pa = _pyarrow()
+    metadata = schema.pandas_metadata or {}
+    hidden = {name for name in metadata.get("index_columns", []) if isinstance(name, str)}
+    dtypes = schema.empty_table().to_pandas().dtypes
+    plan: list[str | None] = []
+    for column in schema:
+        if column.name in hidden:
+            plan.append("")
+            continue
+        unique = list(schema.names).count(column.name) == 1
+        dtype = dtypes[column.name] if unique and column.name in dtypes.index else None
+        kind = column.type
+        direct = (
+            (pa.types.is_integer(kind) or pa.types.is_float32(kind) or pa.types.is_float64(kind))
+            and isinstance(dtype, np.dtype)
+            and dtype.kind in "iuf"
+        )
+        plan.append(str(dtype) if direct else None)
+    return tuple(plan)
 
 
 # ---------------------------------------------------------------------------------- merging
@@ -1260,6 +1506,10 @@ def _merge_columns(a: Column, b: Column, *, eps: float, capacity: int, misra_gri
         )
         return _with_missing(full, empty.n_missing)
     dtype = _common_dtype(a.kind, a.dtype, b.dtype)
+    if isinstance(a, _Counted) or isinstance(b, _Counted):
+        assert isinstance(a, NumericColumn)
+        assert isinstance(b, NumericColumn)
+        return _merge_counted(a, b, dtype, eps)
     if isinstance(a, NumericColumn) and isinstance(b, NumericColumn):
         mean, std = _merge_moments(a, b)
         return NumericColumn(
@@ -1268,7 +1518,7 @@ def _merge_columns(a: Column, b: Column, *, eps: float, capacity: int, misra_gri
             a.n_inf + b.n_inf,
             mean,
             std,
-            a.sketch.combine(b.sketch).prune(eps),
+            _combined(a.sketch, b.sketch, eps=eps, streaming=misra_gries),
         )
     assert isinstance(a, CategoricalColumn)
     assert isinstance(b, CategoricalColumn)
@@ -1285,7 +1535,21 @@ def _merge_columns(a: Column, b: Column, *, eps: float, capacity: int, misra_gri
     return CategoricalColumn(dtype, a.n_missing + b.n_missing, n_other, top, distinct)
 
 
+def _combined(
+    a: QuantileSketch, b: QuantileSketch, *, eps: float, streaming: bool
+) -> QuantileSketch:
+    """The union of two sketches: pruned to ``eps`` when merging fingerprints, and while
+    streaming only once it holds more than :data:`_STREAM_ITEMS` values (so a column with few
+    distinct values stays exact, and a large one costs one prune per few batches)."""
+    both = a.combine(b)
+    if streaming and len(both) <= _STREAM_ITEMS:
+        return both
+    return both.prune(eps)
+
+
 def _with_missing(column: Column, extra: int) -> Column:
+    if isinstance(column, _Counted):
+        return replace(column, n_missing=column.n_missing + extra)
     if isinstance(column, NumericColumn):
         return NumericColumn(
             column.dtype,
@@ -1519,7 +1783,11 @@ def _get(
 def _check_frame(df: Any, what: str) -> None:
     if not isinstance(df, pd.DataFrame):
         raise InvalidInputError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
-    names = Counter(str(column) for column in df.columns)
+    _check_names([str(column) for column in df.columns], what)
+
+
+def _check_names(columns: list[str], what: str) -> None:
+    names = Counter(columns)
     duplicated = sorted(name for name, count in names.items() if count > 1)
     if duplicated:
         raise InvalidInputError(

@@ -17,15 +17,26 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from mlflow_staleness.exceptions import InvalidInputError
 
-__all__ = ["EVALUATION_KEYS", "METRICS", "loss_from_evaluation", "measure", "to_loss"]
+__all__ = [
+    "EVALUATION_KEYS",
+    "METRICS",
+    "Measurement",
+    "evaluate",
+    "implausible",
+    "loss_from_evaluation",
+    "measure",
+    "to_loss",
+]
 
 
 def _error_rate(y: np.ndarray, p: np.ndarray) -> float:
@@ -62,36 +73,338 @@ def to_loss(value: float, *, greater_is_better: bool) -> float:
 def measure(metric: str, labels: object, predictions: object) -> float:
     """The loss of ``predictions`` against ``labels`` under ``metric`` (lower is better).
 
+    Labels and predictions are aligned by type first (see :func:`evaluate`, which also says
+    what was read how).
+
     Raises
     ------
     InvalidInputError
-        For an unknown metric, lengths that differ, no rows, or missing labels.
+        For an unknown metric, lengths that differ, no rows, missing labels, or labels and
+        predictions whose types do not match (named, with examples of their values).
     """
+    return evaluate(metric, labels, predictions).loss
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A measured loss, and how labels and predictions were read to measure it."""
+
+    loss: float
+    notes: tuple[str, ...] = ()
+
+
+def evaluate(metric: str, labels: object, predictions: object) -> Measurement:
+    """The loss under ``metric``, after labels and predictions are aligned by type.
+
+    - **Numbers written as text** (``"0"``, ``"1.5"``) and booleans (``True``, ``"false"``) are
+      read as numbers, so ``"1"`` equals ``1`` and ``True`` equals ``1``.
+    - **Class probabilities**, for the class metrics (``error_rate``, ``accuracy``): a 2-D
+      ``predict_proba`` output (or a column of such rows) is read as the class of the highest
+      probability (argmax), against labels ``0 .. k-1``; floats in ``[0, 1]`` against 0/1 labels
+      are read as the probability of class 1 (class 1 where ``>= 0.5``).
+    - **Refused**, with one line naming both types and examples of their values: text against
+      numbers (``"yes"``/``"no"`` against 0/1), continuous predictions against integer labels in a
+      class metric, class labels with no value in common with the predictions, text or 2-D
+      predictions in a regression metric, and values that are lists or mappings.
+
+    ``notes`` says each conversion made.
+
+    Examples
+    --------
+    >>> evaluate("error_rate", [0, 1, 1, 0], ["0", "1", "0", "0"])
+    Measurement(loss=0.25, notes=("predictions given as numbers written as text ('0', '1') were read as numbers",))
+    >>> evaluate("error_rate", [0, 1, 1, 0], [0.2, 0.9, 0.4, 0.1]).loss
+    0.25
+    >>> evaluate("error_rate", ["yes", "no"], [1, 0])
+    Traceback (most recent call last):
+    ...
+    mlflow_staleness.exceptions.InvalidInputError: labels and predictions are of different types: labels are text ('no', 'yes'), predictions are numbers (0, 1); map one to the other (e.g. 'yes'/'no' to 1/0) before measuring
+    """  # noqa: E501
     if metric not in METRICS:
         raise InvalidInputError(
             f"unknown metric {metric!r}; the advisor measures {', '.join(sorted(METRICS))}"
         )
-    y, p = np.asarray(labels).ravel(), np.asarray(predictions).ravel()
-    if y.shape != p.shape:
+    y = _flat(labels, "labels")
+    p = _predictions(predictions, y.shape[0])
+    if p.shape[0] != y.shape[0]:
         raise InvalidInputError(
             f"labels and predictions differ in length: {y.shape[0]} labels, {p.shape[0]} "
             f"predictions"
         )
     if y.size == 0:
         raise InvalidInputError("no labelled rows to measure a loss on")
-    missing = _missing(y) | _missing(p)
+    missing = _missing(y) | (_missing(p) if p.ndim == 1 else _missing(p).any(axis=1))
     if missing.all():
         raise InvalidInputError("every label or prediction is missing (NaN)")
+    y, p = y[~missing], p[~missing]
+    classes = metric in _CLASS_METRICS
+    y, y_kind, y_note = _typed(y, "labels")
+    notes = [y_note] if y_note else []
+    if p.ndim == 2:
+        p_kind = "numbers"
+        p = _numbers_2d(p)
+    else:
+        p, p_kind, p_note = _typed(p, "predictions")
+        notes += [p_note] if p_note else []
+    if y_kind != p_kind:
+        raise InvalidInputError(
+            f"labels and predictions are of different types: labels are {y_kind} "
+            f"({_examples(y)}), predictions are {p_kind} ({_examples(p)}); map one to the other "
+            f"(e.g. 'yes'/'no' to 1/0) before measuring"
+        )
+    if not classes:
+        if y_kind == "text" or p.ndim == 2:
+            shape = "text" if y_kind == "text" else f"{p.shape[1]} columns per row"
+            raise InvalidInputError(
+                f"metric {metric!r} needs numbers, got {shape}: labels ({_examples(y)}), "
+                f"predictions ({_examples(p)})"
+            )
+    else:
+        p, note = _classes(y, p, y_kind)
+        notes += [note] if note else []
     function, greater = METRICS[metric]
-    return to_loss(function(y[~missing], p[~missing]), greater_is_better=greater)
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = function(y, p)
+    if not math.isfinite(value):
+        raise InvalidInputError(
+            f"the {metric} of these labels and predictions overflows (it is {value}): labels "
+            f"({_examples(y)}), predictions ({_examples(p)}); the values are too large to measure"
+        )
+    return Measurement(to_loss(value, greater_is_better=greater), tuple(notes))
+
+
+_CLASS_METRICS = frozenset({"error_rate", "accuracy"})
+
+
+def _flat(values: object, what: str) -> np.ndarray:
+    array = np.asarray(values, dtype=object) if _ragged(values) else np.asarray(values)
+    if array.ndim > 1 and array.shape[1:] != (1,) * (array.ndim - 1):
+        raise InvalidInputError(
+            f"{what} must be one value per row, got an array of shape {array.shape}"
+        )
+    return array.ravel()
+
+
+def _ragged(values: object) -> bool:
+    try:
+        np.asarray(values)
+    except ValueError:  # rows of different lengths
+        return True
+    return False
+
+
+def _predictions(values: object, n_labels: int) -> np.ndarray:
+    """Predictions as a 1-D array, or 2-D (one row of class probabilities per label)."""
+    if isinstance(values, pd.DataFrame):
+        values = values.to_numpy()
+    array = np.asarray(values, dtype=object) if _ragged(values) else np.asarray(values)
+    if array.ndim == 2 and array.shape[0] == n_labels and array.shape[1] > 1:
+        return array
+    if array.ndim == 2 and array.shape[0] == n_labels:
+        return array.ravel()
+    if array.ndim > 1:
+        return array.ravel()  # a length the caller reports
+    if array.dtype.kind == "O" and array.size and all(_is_row(v) for v in array):
+        lengths = {len(v) for v in array}
+        if len(lengths) == 1 and lengths != {1}:
+            return np.array([np.asarray(v, dtype=object) for v in array])
+        if lengths == {1}:
+            return np.array([np.asarray(v, dtype=object)[0] for v in array], dtype=object)
+    return array
+
+
+def _is_row(value: object) -> bool:
+    return isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) == 1
+
+
+def _numbers_2d(p: np.ndarray) -> np.ndarray:
+    try:
+        out = p.astype(float)
+    except (TypeError, ValueError):
+        raise InvalidInputError(
+            f"predictions with {p.shape[1]} values per row (class probabilities?) hold values "
+            f"that are not numbers: {_examples(p.ravel())}"
+        ) from None
+    return out
+
+
+_TRUE, _FALSE = frozenset({"true"}), frozenset({"false"})
+
+
+def _typed(values: np.ndarray, what: str) -> tuple[np.ndarray, str, str]:
+    """``(values, "numbers" or "text", note)``: numbers where every value is one (booleans and
+    numbers written as text included), else text; a note says what was converted."""
+    kind = values.dtype.kind
+    if kind == "b":
+        return values.astype(float), "numbers", ""
+    if kind in "iuf":
+        return values.astype(float), "numbers", ""
+    if kind == "c":
+        raise InvalidInputError(f"{what} are complex numbers ({_examples(values)})")
+    if kind in "US":
+        values, kind = values.astype(object), "O"
+    if kind == "M" or kind == "m":
+        return values.astype(str).astype(object), "text", ""
+    if kind != "O":
+        raise InvalidInputError(f"{what} of dtype {values.dtype} cannot be measured")
+    nested = next((v for v in values if isinstance(v, (list, tuple, dict, set, np.ndarray))), None)
+    if nested is not None:
+        raise InvalidInputError(
+            f"{what} hold {type(nested).__name__} values ({_short(nested)}), not one class or "
+            f"number per row"
+        )
+    if all(isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)) for v in values):
+        return values.astype(float), "numbers", ""
+    text = [str(v).strip() for v in values]
+    numbers = [_number(t) for t in text]
+    if all(n is not None for n in numbers):
+        note = f"{what} given as numbers written as text ({_examples(values)}) were read as numbers"
+        return np.array(numbers, dtype=float), "numbers", note
+    lowered = {t.lower() for t in text}
+    if lowered <= _TRUE | _FALSE and all(isinstance(v, (str, bool, np.bool_)) for v in values):
+        note = f"{what} given as true/false ({_examples(values)}) were read as 1/0"
+        return np.array([t.lower() == "true" for t in text], dtype=float), "numbers", note
+    return np.array([str(v) for v in values], dtype=object), "text", ""
+
+
+def _number(text: str) -> float | None:
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _classes(y: np.ndarray, p: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
+    """Predictions as classes comparable with the labels ``y``, and a note on how they were read."""
+    if kind == "text":
+        _check_overlap(y, p)
+        return p, ""
+    integral = bool(np.all(y == np.round(y)))
+    if p.ndim == 2:
+        k = p.shape[1]
+        labels = set(np.unique(y).tolist())
+        if not integral or not labels <= set(range(k)):
+            raise InvalidInputError(
+                f"predictions have {k} values per row (class probabilities?) but the labels "
+                f"({_examples(y)}) are not the classes 0..{k - 1}; pass the predicted classes"
+            )
+        note = (
+            f"predictions are class probabilities ({k} per row): read as the most probable "
+            f"class (argmax)"
+        )
+        return np.argmax(p, axis=1).astype(float), note
+    if not integral or np.all(p == np.round(p)):
+        _check_overlap(y, p)
+        return p, ""
+    if set(np.unique(y).tolist()) <= {0.0, 1.0} and p.min() >= 0.0 and p.max() <= 1.0:
+        note = (
+            f"predictions are probabilities ({_examples(p)}) against 0/1 labels: read as "
+            f"class 1 where >= 0.5"
+        )
+        return (p >= 0.5).astype(float), note
+    raise InvalidInputError(
+        f"predictions are not classes: labels are integers ({_examples(y)}), predictions are "
+        f"continuous numbers ({_examples(p)}); pass the predicted classes (or probabilities "
+        f"of class 1 against 0/1 labels)"
+    )
+
+
+def _check_overlap(y: np.ndarray, p: np.ndarray) -> None:
+    """Class labels and predictions that share no value at all (each with two or more) are
+    encoded differently; measuring them would give a loss of 1."""
+    labels, predicted = set(y.tolist()), set(p.tolist())
+    if len(labels) >= 2 and len(predicted) >= 2 and not labels & predicted:
+        raise InvalidInputError(
+            f"labels and predictions share no class: labels ({_examples(y)}), predictions "
+            f"({_examples(p)}); they seem encoded differently"
+        )
+
+
+def _examples(values: np.ndarray, limit: int = 3) -> str:
+    """A few distinct values, sorted where they can be, as ``'a', 'b', ...``."""
+    seen: dict[str, object] = {}
+    for value in values.ravel()[:10_000]:
+        seen.setdefault(f"{type(value).__name__}:{_short(_plain(value))}", value)
+        if len(seen) > 50:
+            break
+    distinct = list(seen.values())
+    with contextlib.suppress(TypeError, ValueError):
+        distinct.sort()
+    shown = ", ".join(_short(_plain(v)) for v in distinct[:limit])
+    return shown + (", ..." if len(distinct) > limit else "")
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return int(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _short(value: object, limit: int = 30) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _missing(values: np.ndarray) -> np.ndarray:
     if values.dtype.kind in "fc":
         return ~np.isfinite(values)
     if values.dtype.kind == "O":
-        return np.asarray(pd.isna(values), dtype=bool)
+        return np.asarray([_missing_value(v) for v in values.ravel()], dtype=bool).reshape(
+            values.shape
+        )
     return np.zeros(values.shape, dtype=bool)
+
+
+def _missing_value(value: object) -> bool:
+    if isinstance(value, (float, np.floating)):
+        return not math.isfinite(float(value))
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(value)) if np.ndim(value) == 0 else False
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------------- plausibility
+#: A measured loss is implausible when it is more than ``IMPLAUSIBLE_FACTOR`` times the worst loss
+#: the version has shown (its validation loss and its earlier windows) and, for the bounded
+#: metrics, also more than ``IMPLAUSIBLE_MARGIN`` above it; for the unbounded ones (MAE, MSE,
+#: RMSE) the factor is ``IMPLAUSIBLE_FACTOR_UNBOUNDED``, as their scale is the data's, and a
+#: history of zero losses gives no scale to judge by.
+IMPLAUSIBLE_FACTOR = 3.0
+IMPLAUSIBLE_MARGIN = 0.5
+IMPLAUSIBLE_FACTOR_UNBOUNDED = 10.0
+
+
+def implausible(metric: str, loss: float, seen: Sequence[float]) -> str | None:
+    """A warning when ``loss`` is implausible against the losses ``seen`` before; else None.
+
+    >>> implausible("error_rate", 1.0, [0.1, 0.12, 0.09])
+    'measured loss 1.0000 is implausible: more than 3 times and 0.5 above the worst loss seen (0.1200, over 3 earlier values); check that labels and predictions match (type, encoding, probabilities)'
+    >>> implausible("error_rate", 0.3, [0.1, 0.12]) is None
+    True
+    """  # noqa: E501
+    history = [float(v) for v in seen if v is not None and math.isfinite(float(v))]
+    if not history or not math.isfinite(loss):
+        return None
+    worst = max(max(history), 0.0)
+    bounded = metric in _CLASS_METRICS
+    factor = IMPLAUSIBLE_FACTOR if bounded else IMPLAUSIBLE_FACTOR_UNBOUNDED
+    margin = IMPLAUSIBLE_MARGIN if bounded else 0.0
+    if not bounded and worst == 0.0:
+        return None  # no scale to judge an unbounded loss against
+    if loss <= factor * worst or loss - worst <= margin:
+        return None
+    beyond = f"{factor:g} times and {margin:g} above" if margin else f"{factor:g} times"
+    return (
+        f"measured loss {loss:.4f} is implausible: more than {beyond} the worst loss seen "
+        f"({worst:.4f}, over {len(history)} earlier values); check that labels and "
+        f"predictions match (type, encoding, probabilities)"
+    )
 
 
 #: The metric of ``mlflow.models.evaluate``'s default evaluator that measures each loss, and

@@ -17,12 +17,12 @@ import os
 import warnings
 from collections.abc import Mapping, Sequence
 from numbers import Real
-from typing import Any
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from mlflow_staleness._files import write_atomic
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 from mlflow_staleness.exceptions import InvalidInputError
 
 __all__ = ["plot_history"]
@@ -99,6 +99,9 @@ def plot_history(
             raise InvalidInputError(f"rows[{i}] must be a mapping, got {type(row).__name__}")
     currency = str(currency)
     title = f"{model_name}: staleness against the retrain cost"
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # imported when drawing only
+    from matplotlib.figure import Figure
 
     fig = Figure(figsize=_FIGSIZE, dpi=_DPI, layout="constrained")
     FigureCanvasAgg(fig)

@@ -51,7 +51,13 @@ _STRINGS = (
     "data_digest",
     "advice_id",
 )
-_OPTIONAL_STRINGS = ("alias", "candidate_version", "advisor_run_id", "engine_action")
+_OPTIONAL_STRINGS = (
+    "alias",
+    "candidate_version",
+    "advisor_run_id",
+    "engine_action",
+    "loss_warning",
+)
 _LISTS = ("evidence", "top_features")
 MAX_REASON = 500  # characters; the one line a person reads in the MLflow UI
 
@@ -75,7 +81,8 @@ class Recommendation:
     ``engine_action`` is what the policy decided on the registry's evidence (``keep``,
     ``retrain``, ``deploy`` or ``reject``), exactly as a backtest of it would; ``action`` differs
     from it only when switching to an existing version is cheaper (``rollback``, or ``promote``
-    of a version measured better).
+    of a version measured better). ``loss_warning`` is set when the measured loss is implausible
+    against the version's history (a likely data error: no alias or stage is moved then).
 
     Examples
     --------
@@ -121,6 +128,7 @@ class Recommendation:
     measured_loss: float | None = None
     advisor_run_id: str | None = None
     engine_action: str | None = None
+    loss_warning: str | None = None
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:

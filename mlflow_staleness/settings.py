@@ -37,6 +37,7 @@ import tomllib
 from mlflow_staleness._terminal import has_control
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError
+from mlflow_staleness.losses import METRICS
 from mlflow_staleness.policies import DEFAULT, POLICIES
 
 __all__ = [
@@ -61,7 +62,7 @@ FORMAT = 1
 MAX_TEXT = 250
 PARTS = ("compute_cost", "people_cost", "data_cost", "risk_cost")
 COST_KEYS = ("retrain_cost", *PARTS, "error_cost", "predictions_per_step", "currency")
-OTHER_KEYS = ("alias", "loss_key", "strategy")
+OTHER_KEYS = ("alias", "loss_key", "metric", "strategy")
 ALL_KEYS = (*COST_KEYS, *OTHER_KEYS)
 DEFAULT_ALIAS = "champion"
 
@@ -75,6 +76,7 @@ class Settings:
     alias: str = DEFAULT_ALIAS
     alias_given: bool = False  # True when a layer named the alias (a missing one is an error)
     loss_key: str | None = None
+    metric: str | None = None  # how the loss is measured (losses.METRICS); None: found out
 
 
 def _number(name: str, value: Any, source: str) -> float:
@@ -135,6 +137,11 @@ def check_layer(layer: Mapping[str, Any], source: str) -> dict[str, Any]:
         raise InvalidCostError(
             f"{source} gives both retrain_cost and its parts ({', '.join(given)}); give the total "
             f"or the parts, not both"
+        )
+    if "metric" in clean and clean["metric"] not in METRICS:
+        raise InvalidInputError(
+            f"unknown metric {clean['metric']!r} in {source}; the advisor measures "
+            f"{', '.join(sorted(METRICS))}"
         )
     if "strategy" in clean and clean["strategy"] not in POLICIES:
         raise InvalidInputError(
@@ -312,4 +319,5 @@ def _settings(merged: Mapping[str, Any], cost: CostModel | None) -> Settings:
         alias=merged.get("alias", DEFAULT_ALIAS),
         alias_given="alias" in merged,
         loss_key=merged.get("loss_key"),
+        metric=merged.get("metric"),
     )

@@ -19,7 +19,6 @@ import argparse
 import collections
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -80,19 +79,26 @@ def advise_all(uri: str, data: Path, jobs: int) -> dict:
     if jobs:
         command += ["--jobs", str(jobs)]
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    # a wrapper reports the peak RSS of this one CLI process (its only child) as its last line
+    wrapper = (
+        "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+        "sys.exit(code)"
+    )
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, *command], capture_output=True, text=True, env=env
+    )
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    summary = [line for line in done.stderr.splitlines() if line.startswith("  fleet-")]
+    *lines, peak_kb = done.stderr.splitlines()
+    summary = [line for line in lines if line.startswith("  fleet-")]
     actions = collections.Counter(line.split(": ", 1)[1].split(" (")[0] for line in summary)
     return {
         "wall": wall,
-        "rss_mb": max(peak, before) / 1024,
+        "rss_mb": int(peak_kb) / 1024,
         "exit": done.returncode,
         "actions": dict(actions),
-        "stderr_tail": done.stderr.splitlines()[-3:],
+        "stderr_tail": lines[-3:],
     }
 
 

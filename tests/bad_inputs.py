@@ -36,6 +36,7 @@ __all__ = [
     "QUOTE_NAME",
     "bad_fingerprint",
     "column_frames",
+    "probabilities_of",
     "reference_frame",
     "replace_fingerprint",
     "set_version_status",
@@ -85,6 +86,13 @@ def window_frame(n: int = 200, seed: int = 2, error_rate: float = 0.1) -> pd.Dat
     predictions = predictions_with_error(frame[LABEL], error_rate, seed=seed)
     frame[PRED] = predictions.astype("int64")
     return frame
+
+
+def probabilities_of(classes: pd.Series, seed: int = 0) -> np.ndarray:
+    """Probabilities of class 1 that threshold (at 0.5) to ``classes`` (defect 3)."""
+    rng = np.random.default_rng(seed)
+    n = len(classes)
+    return np.where(classes == 1, rng.uniform(0.55, 0.95, n), rng.uniform(0.05, 0.45, n))
 
 
 def with_lists_and_ids(frame: pd.DataFrame, *, arrays: bool, id_prefix: str) -> pd.DataFrame:
@@ -164,6 +172,13 @@ def column_frames() -> dict[str, pd.DataFrame]:
         "long-values": with_long_values(good, new=True),
         "long-name": with_long_name(good, shift=3.0),
         "many-columns": with_many_columns(good, "new"),
+        # issue 11, defect 3: labels and predictions of other types than each other
+        "labels-yes-no": good.assign(
+            **{LABEL: good[LABEL].map({1: "yes", 0: "no"}).astype(object)}
+        ),
+        "predictions-as-text": good.assign(**{PRED: good[PRED].astype(str).astype(object)}),
+        "probabilities": good.assign(**{PRED: probabilities_of(good[PRED], seed=3)}),
+        "flipped-predictions": good.assign(**{PRED: 1 - good[PRED]}),  # an error rate of 0.9
     }
 
 

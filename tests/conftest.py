@@ -13,11 +13,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
+# Two cores shared with servers and other workers: how long an example takes says nothing about
+# the code under test, so no per-example deadline and no "generation is slow" health check.
+settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("shared-machine")
 # In CI, Hypothesis draws the same examples every run, so a red build is reproducible; locally it
 # keeps exploring new ones.
-settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile(
+    "ci", parent=settings.get_profile("shared-machine"), derandomize=True, print_blob=True
+)
 
 # MLflow's telemetry thread, which cannot reach the internet here, removes an environment
 # variable while other threads read the environment (a rare KeyError in requests); tests and the
@@ -37,13 +45,49 @@ if os.environ.get("CI"):
 LONG_MARKERS = ("faults", "slow", "postgres")
 
 
+#: Files left out of the quick local run (``pytest -m quick``, see the README): they start real
+#: ``mlflow server`` processes (or an old MLflow, PostgreSQL, Chromium), run the benchmark
+#: scripts, or fuzz for minutes. Everything else, and every doctest, is marked ``quick``.
+QUICK_EXCLUDED = frozenset(
+    {
+        "test_advisor_mlflow.py",
+        "test_bad_input_catalogue.py",
+        "test_benchmark_scripts.py",
+        "test_bounded_waiting.py",
+        "test_ci_gate.py",
+        "test_cli.py",
+        "test_concurrency.py",
+        "test_demo.py",
+        "test_e2e_replay.py",
+        "test_engine_boundaries.py",
+        "test_faults.py",
+        "test_fingerprint_reader.py",
+        "test_fuzz_frames.py",
+        "test_hooks.py",
+        "test_local_files.py",
+        "test_messages.py",
+        "test_mlflow_servers.py",
+        "test_model_names.py",
+        "test_old_server.py",
+        "test_permissions.py",
+        "test_readme.py",
+        "test_report.py",
+        "test_request_counts.py",
+        "test_screenshot_ui.py",
+    }
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the files marked ``faults``, ``slow`` or ``postgres`` first; keep every file's order."""
+    """Mark the quick tests; put the files marked ``faults``, ``slow`` or ``postgres`` first and
+    keep every file's order."""
     rank: dict[Path, int] = {}
     for item in items:
         marked = [i for i, name in enumerate(LONG_MARKERS) if item.get_closest_marker(name)]
         item_rank = min(marked, default=len(LONG_MARKERS))
         rank[item.path] = min(rank.get(item.path, item_rank), item_rank)
+        if not marked and item.path.name not in QUICK_EXCLUDED:
+            item.add_marker(pytest.mark.quick)
     items.sort(key=lambda item: rank[item.path])  # a stable sort keeps each file's order
 
 

@@ -114,6 +114,7 @@ COST_SETTINGS = {
 }
 WINDOW = "bad-window"
 PRIOR_WINDOW = "prior"
+MARCH = "2026-03-01"
 #: Seconds a bad fingerprint may take to be refused (bounded time).
 FINGERPRINT_SECONDS = 30.0
 HTTP_SETTINGS = (
@@ -166,6 +167,15 @@ def _served_model(
             window_frame(), labels=LABEL, predictions=PRED, window=PRIOR_WINDOW
         )
     return World(name, version, run_id)
+
+
+def _dated_model(uri: str, prefix: str) -> World:
+    """A served model with one complete advice, on window ``MARCH`` (defect 10)."""
+    world = _served_model(uri, prefix, advise=False)
+    Advisor(world.name, tracking_uri=uri).advise(
+        window_frame(), labels=LABEL, predictions=PRED, window=MARCH
+    )
+    return world
 
 
 def _unregistered(worlds: Worlds) -> World:
@@ -285,6 +295,13 @@ BUILDERS: dict[str, Callable[[Worlds], World]] = {
         w.uri, "", name=unique_name("bad-long") + "-" + "n" * 600, advise=False
     ),
     "unseen": lambda w: _served_model(w.uri, "bad-unseen", advise=False),
+    # issue 11, defect 3: a world per case that succeeds; an advised history for the flag
+    "text-predictions": lambda w: _served_model(w.uri, "bad-text-pred", advise=False),
+    "probabilities": lambda w: _served_model(w.uri, "bad-probabilities", advise=False),
+    "implausible": lambda w: _served_model(w.uri, "bad-implausible"),
+    # issue 11, defect 10: one advice on March 1st
+    "march": lambda w: _dated_model(w.uri, "bad-late"),
+    "march-spelled": lambda w: _dated_model(w.uri, "bad-instant"),
     "extra": lambda w: _served_model(w.uri, "bad-extra", advise=False),
     "no-loss": lambda w: _served_model(
         w.uri, "bad-no-loss", advise=False, reference=False, val_loss=None
@@ -341,8 +358,10 @@ class Case:
     api: Callable[[Ctx], Any]
     cli: Callable[[Ctx], list[str]]
     fragments: tuple[str, ...] = ()
-    outcome: str = "fail"  # "fail", "succeed" or "insufficient"
+    outcome: str = "fail"  # "fail", "succeed", "late" or "insufficient"
     evidence: str = ""  # for "succeed": a fragment the advice's evidence must hold
+    loss: float | None = None  # for "succeed": the measured loss the advice must report
+    window: str | None = None  # for "succeed": the (normalised) window the advice must name
     plain: bool = False  # the CLI prints the advice as text, not JSON
     cut: bool = False  # for "succeed": some written value was cut to its budget, visibly
     exit_code: int = 1
@@ -647,6 +666,31 @@ CATALOGUE: list[Case] = [
          outcome="succeed", exit_code=0),
     Case("damaged-settings-document", "registry", "damaged-settings", api_advise(),
          cli_advise(), (r"staleness\.config", r"configure .*--reset")),
+    # ---- issue 11, defect 3: labels and predictions aligned by type, or refused
+    Case("labels-yes-no-against-0-1", "columns", "shared", api_advise("labels-yes-no"),
+         cli_advise("labels-yes-no"),
+         (r"labels are text \('no', 'yes'\)", r"predictions are numbers \(0, 1\)")),
+    Case("predictions-as-numeric-text", "columns", "text-predictions",
+         api_advise("predictions-as-text", window="w-api"),
+         cli_advise("predictions-as-text", "--json", window="w-cli"), outcome="succeed",
+         exit_code=0, evidence="numbers written as text", loss=0.1),
+    Case("probabilities-for-classes", "columns", "probabilities",
+         api_advise("probabilities", window="w-api"),
+         cli_advise("probabilities", "--json", window="w-cli"), outcome="succeed",
+         exit_code=0, evidence="class 1 where >= 0.5", loss=0.1),
+    Case("implausible-loss", "columns", "implausible",
+         api_advise("flipped-predictions", window="w-api", set_alias="retrain-recommended",
+                    apply=True),
+         cli_advise("flipped-predictions", "--json", "--set-alias", "retrain-recommended",
+                    window="w-cli"),
+         outcome="succeed", exit_code=0, evidence="implausible loss: ", loss=0.9),
+    # ---- issue 11, defect 10: a time axis
+    Case("late-window", "registry", "march", api_advise(window="2026-01-01"),
+         cli_advise("good", "--json", window="2026-02-01"), outcome="late", exit_code=0),
+    Case("one-instant-spelled-another-way", "registry", "march-spelled",
+         api_advise(window="2026-02-28T19:00:00-05:00"),
+         cli_advise("good", "--json", window="2026-03-01T00:00:00+00:00"), outcome="succeed",
+         exit_code=0, window=MARCH),
     # ---- a graceful refusal: no loss metric, no fingerprint, no labels
     Case("no-loss-metric-no-evidence", "registry", "no-loss",
          api_advise("features-only", labels=None, predictions=None, window="w-api"),
@@ -828,6 +872,8 @@ def test_bad_input(
         )
     elif case.outcome == "succeed":
         _check_success(case, worlds.uri, world, surface, outcome, error, cli, after)
+    elif case.outcome == "late":
+        _check_late(case, worlds.uri, world, surface, outcome, error, cli, before, after)
     else:
         _check_insufficient(case, world, surface, outcome, error, cli, before, after)
 
@@ -911,6 +957,13 @@ def _check_success(
         assert any(case.evidence in item for item in advice["evidence"]), (
             f"{where}: no {case.evidence!r} in the evidence {advice['evidence']}"
         )
+    if case.loss is not None:
+        assert advice["measured_loss"] == pytest.approx(case.loss, abs=1e-9), advice
+    if case.window is not None:
+        assert advice["window"] == case.window, advice
+    if case.id == "implausible-loss":  # flagged, and no alias moved
+        assert "implausible" in (advice["loss_warning"] or ""), advice
+        assert "retrain-recommended" not in after["model"]["aliases"], after["model"]
     if case.id == "unseen-categories":
         # the advice names the column and the category it never saw
         assert "unseen categories in 'plan': 'enterprise'" in advice["evidence"], (
@@ -937,6 +990,41 @@ def _check_budgets(where: str, after: dict, *, cut: bool) -> None:
     if cut:
         marked = [v for v in written if re.search(r"… \(\+\d+ (chars|items)\)", v)]
         assert marked, f"{where}: no value was cut visibly"
+
+
+def _check_late(
+    case: Case,
+    uri: str,
+    world: World,
+    surface: str,
+    outcome: Any,
+    error: BaseException | None,
+    cli: tuple[int, str, str, BaseException | None] | None,
+    before: dict,
+    after: dict,
+) -> None:
+    """A window older than the newest advised one: advised on the history up to it, kept in
+    the history in its place, and shown nowhere as the current advice (defect 10)."""
+    where = f"{case.id} [{surface}]"
+    if surface == "api":
+        assert error is None, f"{where}: raised {type(error).__name__}: {_short(str(error))}"
+        advice = outcome.to_dict()
+    else:
+        assert cli is not None
+        code, stdout, stderr, crash = cli
+        assert crash is None, f"{where}: the CLI crashed: {type(crash).__name__}: {crash}"
+        assert code == 0, f"{where}: exit {code}, stderr {_short(stderr)!r}"
+        advice = json.loads(stdout)
+    assert "late window" in advice["reason"], advice["reason"]
+    # the version and the model still show the newest window's advice
+    assert after["versions"] == before["versions"], _changes(before, after)
+    assert after["model"] == before["model"], _changes(before, after)
+    history = Advisor(world.name, tracking_uri=uri).history()
+    windows = [row["window"] for row in history]
+    assert windows == sorted(windows), windows
+    assert windows[-1] == MARCH, windows
+    [row] = [row for row in history if row["window"] == advice["window"]]
+    assert row["advice_id"] == advice["advice_id"], row
 
 
 def _check_insufficient(

@@ -741,3 +741,65 @@ def test_backtest_refuses_too_few_windows(tmp_path: Path) -> None:
         ["backtest", path, "--target", "y", "--time-column", "ts", "--windows", "3"], 1
     )
     assert "--windows" in _one_error_line(result)
+
+
+# ---------------------------------------------------------------------------------- --candidate
+def test_candidate_is_judged_by_the_gate_when_named_and_skipped_with_none(
+    registry: Registry, files: dict[str, Path]
+) -> None:
+    name = registry.register("cli-candidate")
+    with _fluent_uri(registry.uri):
+        mlflow.register_model(registry.model_uri, name)  # v2: registered after the last advice
+    args = _advise(registry, name, files["good"], "--dry-run", "--json", "--window", "w1")
+    judged = json.loads(_invoke([*args, "--candidate", "2"], 0).stdout.splitlines()[-1])
+    assert judged["candidate_version"] == "2"
+    assert judged["action"] in ("promote", "keep")
+    assert "gate on the new v2" in judged["reason"]
+    automatic = json.loads(_invoke(args, 0).stdout.splitlines()[-1])
+    assert automatic["candidate_version"] == "2"  # auto by default, as the API does
+    alone = json.loads(_invoke([*args, "--candidate", "none"], 0).stdout.splitlines()[-1])
+    assert alone["candidate_version"] is None
+    line = _one_error_line(_invoke([*args, "--candidate", "7"], 1))
+    assert "candidate version '7' does not exist" in line
+
+
+# ---------------------------------------------------------------------------------- --help words
+def test_numeric_options_show_a_number_type_and_their_defaults() -> None:
+    advise_help = " ".join(_invoke(["advise", "--help"], 0).stdout.split())
+    for option in ("--retrain-cost", "--error-cost", "--min-confidence", "--server-timeout"):
+        assert f"{option} FLOAT" in advise_help, option
+    assert "[default: 30.0]" in advise_help
+    assert "[default: champion]" in advise_help
+    assert "val_loss" in advise_help
+    assert "--candidate" in advise_help
+    assert "--metric [error_rate|accuracy|mae|mse|rmse]" in advise_help
+    backtest_help = " ".join(_invoke(["backtest", "--help"], 0).stdout.split())
+    assert "--windows INTEGER" in backtest_help
+    assert "--alpha FLOAT" in backtest_help
+    assert "R / (error_cost x predictions per window)" in backtest_help
+    assert "[default: 0.1]" in backtest_help
+    assert "TEXT" not in backtest_help.split("--alpha")[1].split("--loss")[0]
+
+
+def test_metric_names_of_the_cli_are_the_losses_it_measures() -> None:
+    from mlflow_staleness.cli import METRIC_NAMES
+    from mlflow_staleness.losses import METRICS
+
+    assert sorted(METRIC_NAMES) == sorted(METRICS)
+
+
+def test_help_imports_neither_mlflow_nor_pandas_nor_sklearn() -> None:
+    code = (
+        "import sys\n"
+        "from mlflow_staleness.cli import main\n"
+        "try:\n"
+        "    main(['advise', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [m for m in ('mlflow', 'pandas', 'numpy', 'sklearn') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "HEAVY []" in done.stdout, done.stdout[-500:]

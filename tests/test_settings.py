@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mlflow_staleness._terminal import has_control
 from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError
+from mlflow_staleness.losses import METRICS
 from mlflow_staleness.policies import DEFAULT, POLICIES
 from mlflow_staleness.settings import (
     ALL_KEYS,
@@ -316,6 +317,8 @@ def layers(draw: st.DrawFn) -> dict[str, object]:
     for key in keys:
         if key == "strategy":
             layer[key] = draw(st.sampled_from(sorted(POLICIES)))
+        elif key == "metric":
+            layer[key] = draw(st.sampled_from(sorted(METRICS)))
         elif key in ("currency", "alias", "loss_key"):
             layer[key] = draw(WORD)
         else:

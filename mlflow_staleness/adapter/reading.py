@@ -37,6 +37,12 @@ from mlflow_staleness.advice_log import (
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError
 from mlflow_staleness.fingerprint import MAX_JSON_BYTES, DataFingerprint
 from mlflow_staleness.losses import to_loss
+from mlflow_staleness.metric_names import (
+    TRAINING_PREFIX,
+    MetricValue,
+    loss_kind,
+    validation_loss,
+)
 
 __all__ = [
     "ADVICE_PATH",
@@ -45,6 +51,7 @@ __all__ = [
     "HISTORY_PATH",
     "AdvisorState",
     "ModelInfo",
+    "ModelSignatureInfo",
     "RegistryReader",
     "advisor_experiment",
 ]
@@ -202,11 +209,19 @@ class RegistryReader:
             )
 
     # ------------------------------------------------------------------ versions
-    def versions(self, name: str, *, loss_key: str | None = None) -> list[VersionEvidence]:
+    def versions(
+        self, name: str, *, loss_key: str | None = None, metric: str | None = None
+    ) -> list[VersionEvidence]:
         """Every version of ``name`` with its validation loss and reference columns.
 
         ``loss_key`` names the loss metric; without it, the key recorded by ``log_reference``
-        on the run is used, else ``val_loss``.
+        on the run is used, else ``val_loss``. ``metric`` is the loss kind (``--metric``);
+        without it, the one ``log_reference`` recorded.
+
+        A version without that evidence (nobody called ``log_reference``) is read further
+        (:mod:`mlflow_staleness.metric_names`): its logged model's metrics and the evaluation
+        runs linked to it give the loss kind and a validation loss. That costs two batched
+        searches, made only when such a version exists.
         """
         with mlflow_errors(f"reading the versions of {name!r}", self.uri):
             filter_string, exact = _name_filter(name)
@@ -229,9 +244,49 @@ class RegistryReader:
                 else []
             )
             runs = self._runs(experiments, run_ids, loud=loud)
-            logged = self._logged_models(experiments, model_ids)
-        evidence = [self._evidence(v, runs, logged, loss_key) for v in found]
+            unprepared = [
+                _model_id(v.source)
+                for v in found
+                if v.run_id and _model_id(v.source) and _unprepared(runs.get(v.run_id), loss_key)
+            ]
+            logged = self._logged_models(experiments, [*model_ids, *unprepared])
+            evaluations = self._evaluation_runs(experiments, unprepared) if unprepared else {}
+        evidence = [self._evidence(v, runs, logged, loss_key, metric, evaluations) for v in found]
         return sorted(evidence, key=lambda v: v.number)
+
+    def _evaluation_runs(
+        self, experiments: list[str], model_ids: Sequence[str]
+    ) -> dict[str, list[MetricValue]]:
+        """Metrics of the runs of ``mlflow.models.evaluate`` that evaluated one of ``model_ids``.
+
+        MLflow links such a run to the model only through its ``mlflow.datasets`` tag
+        (``[{"name": ..., "hash": ..., "model": "m-..."}]``); one search finds them all.
+        """
+        wanted = set(model_ids)
+        found: dict[str, list[MetricValue]] = {}
+        for run in _pages(
+            self.client.search_runs,
+            experiment_ids=experiments,
+            filter_string='tags.`mlflow.datasets` LIKE \'%"model":"m-%\'',
+            run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=1000,
+        ):
+            try:
+                linked = json.loads(run.data.tags.get("mlflow.datasets", "[]"))
+                models = {str(d.get("model")) for d in linked if isinstance(d, dict)}
+            except (ValueError, TypeError, AttributeError):
+                continue
+            for model_id in models & wanted:
+                found.setdefault(model_id, []).extend(
+                    MetricValue(
+                        key,
+                        float(value),
+                        f"evaluation run {run.info.run_id}",
+                        int(run.info.start_time or 0),
+                    )
+                    for key, value in run.data.metrics.items()
+                )
+        return found
 
     def _runs(self, experiments: list[str], run_ids: Sequence[str], *, loud: bool = False) -> dict:
         runs = {}
@@ -263,7 +318,15 @@ class RegistryReader:
                 models[model.model_id] = model
         return models
 
-    def _evidence(self, version, runs: dict, logged: dict, loss_key: str | None) -> VersionEvidence:
+    def _evidence(
+        self,
+        version,
+        runs: dict,
+        logged: dict,
+        loss_key: str | None,
+        metric: str | None = None,
+        evaluations: dict | None = None,
+    ) -> VersionEvidence:
         notes: list[str] = []
         status = str(version.status or "READY")
         if status != "READY":
@@ -307,7 +370,35 @@ class RegistryReader:
                 else:
                     notes.append(f"its {key!r} metric is {latest.value}")
                     bad_loss = f"{key!r} is {latest.value}"
+        tags = run.data.tags if run is not None else {}
+        val_source, optimistic = None, False
+        if val_loss is not None:
+            optimistic = key.startswith(TRAINING_PREFIX)
+            val_source = f"{key!r} of training run {version.run_id}" if run is not None else None
+            if optimistic:
+                val_source = f"{val_source} (training data: optimistic)"
+        kind, kind_source = metric, "the metric setting" if metric else None
+        if kind is None and tags.get("staleness.metric"):
+            kind, kind_source = tags["staleness.metric"], "log_reference"
+        if kind is None or (val_loss is None and bad_loss is None and loss_key is None):
+            values = _metric_values(version, run, logged, evaluations or {})
+            if kind is None:
+                found = loss_kind(
+                    [m.key for m in values], estimator_class=tags.get("estimator_class")
+                )
+                if found is not None:
+                    kind, kind_source = found
+            if kind is not None and val_loss is None and bad_loss is None and loss_key is None:
+                discovered = validation_loss(kind, values)
+                if discovered is not None:
+                    val_loss, val_source = discovered.loss, discovered.source
+                    optimistic = discovered.optimistic
+                    notes = [n for n in notes if not n.startswith("no ")]
         return VersionEvidence(
+            metric_source=kind_source,
+            val_source=val_source,
+            optimistic=optimistic,
+            target=tags.get("staleness.target"),
             version=str(version.version),
             created_ms=int(version.creation_timestamp or 0),
             status=status,
@@ -316,10 +407,29 @@ class RegistryReader:
             stage=version.current_stage or None,
             notes=tuple(notes),
             reference_columns=columns,
-            metric=(run.data.tags.get("staleness.metric") if run is not None else None),
+            metric=kind,
             run_deleted=deleted,
             bad_loss=bad_loss,
         )
+
+    # ------------------------------------------------------------------ the model's signature
+    def signature(self, name: str, version: str) -> ModelSignatureInfo | None:
+        """The version's model signature and flavours, from its ``MLmodel`` file (one small
+        download, nothing loaded); None when the model has no readable ``MLmodel``."""
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                root = self.client.get_model_version_download_uri(name, version)
+                local = mlflow.artifacts.download_artifacts(
+                    artifact_uri=f"{root.rstrip('/')}/MLmodel",
+                    dst_path=tmp,
+                    tracking_uri=self.uri,
+                )
+                text = Path(local).read_text(encoding="utf-8")[:MAX_FINGERPRINT_BYTES]
+            except Exception:
+                # Extra evidence, not required: a version logged without a model (or a server
+                # that cannot serve the file) is advised on without it, as before.
+                return None
+        return _parse_mlmodel(text)
 
     # ------------------------------------------------------------------ fingerprints
     def fingerprint(self, version: VersionEvidence) -> tuple[DataFingerprint | None, str | None]:
@@ -476,6 +586,67 @@ def _model_id(source: str | None) -> str | None:
     if source and source.startswith("models:/m-"):
         return source[len("models:/") :].split("/")[0]
     return None
+
+
+@dataclass(frozen=True)
+class ModelSignatureInfo:
+    """What a version's ``MLmodel`` says: its input columns, its output's type and name (if it
+    has one), and its flavours."""
+
+    inputs: tuple[str, ...] = ()
+    output_type: str | None = None
+    output_name: str | None = None
+    flavors: tuple[str, ...] = ()
+
+
+def _parse_mlmodel(text: str) -> ModelSignatureInfo | None:
+    """The signature of an ``MLmodel`` file's text (YAML), or None if it is not readable."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+        signature = data.get("signature") or {}
+        inputs = json.loads(signature.get("inputs") or "[]")
+        outputs = json.loads(signature.get("outputs") or "[]")
+    except (yaml.YAMLError, ValueError, TypeError, AttributeError):
+        return None
+    columns = tuple(str(c["name"]) for c in inputs if isinstance(c, dict) and "name" in c)
+    output_type, output_name = None, None
+    if outputs and isinstance(outputs[0], dict):
+        first = outputs[0]
+        output_name = first.get("name")
+        output_type = first.get("type")
+        if output_type == "tensor":
+            output_type = (first.get("tensor-spec") or {}).get("dtype")
+    flavors = tuple(map(str, data.get("flavors") or {}))
+    return ModelSignatureInfo(columns, output_type, output_name, flavors)
+
+
+def _unprepared(run, loss_key: str | None) -> bool:
+    """Whether a version's source run lacks what ``log_reference`` records (its loss or kind)."""
+    if run is None or run.info.lifecycle_stage == "deleted":
+        return False
+    tags = run.data.tags
+    key = loss_key or tags.get("staleness.loss_key") or "val_loss"
+    return key not in run.data.metrics or "staleness.metric" not in tags
+
+
+def _metric_values(version, run, logged: dict, evaluations: dict) -> list[MetricValue]:
+    """Every metric logged about a version: its training run's, its logged model's (those of
+    another run come from an evaluation), and those of evaluation runs linked to it."""
+    values = []
+    if run is not None:
+        origin = f"training run {run.info.run_id}"
+        values += [MetricValue(k, float(v), origin) for k, v in run.data.metrics.items()]
+    model_id = _model_id(version.source)
+    model = logged.get(model_id or "")
+    for m in (model.metrics or []) if model is not None else []:
+        if run is not None and m.run_id == run.info.run_id:
+            continue  # the training run's own, read above
+        origin = f"evaluation run {m.run_id}" if m.run_id else "its logged model"
+        values.append(MetricValue(m.key, float(m.value), origin, int(m.timestamp or 0)))
+    values += evaluations.get(model_id or "", [])
+    return values
 
 
 def _reference_columns(inputs: Iterable) -> tuple[str, ...] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import mlflow
 import mlflow.data
@@ -24,6 +25,7 @@ from mlflow_staleness.adapter.reading import FINGERPRINT_PATH
 from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.fingerprint import DataFingerprint
 from mlflow_staleness.losses import METRICS
+from mlflow_staleness.spark import fingerprint_data, is_spark_dataframe
 
 #: MLflow's limit on a dataset input's schema (``MAX_DATASET_SCHEMA_SIZE``).
 MAX_DATASET_SCHEMA = 1_048_575
@@ -32,7 +34,7 @@ __all__ = ["log_reference"]
 
 
 def log_reference(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Any,
     target: str | None = None,
     loss: float | None = None,
     loss_name: str = "val_loss",
@@ -47,7 +49,9 @@ def log_reference(
     Parameters
     ----------
     data
-        The validation data (features, and the target column if ``target`` is given).
+        The validation data (features, and the target column if ``target`` is given): a pandas
+        DataFrame, or a Spark DataFrame, fingerprinted where it lives
+        (:mod:`mlflow_staleness.spark`) and logged as a Spark dataset input.
     target
         The label column; it is left out of the fingerprint.
     loss
@@ -70,7 +74,8 @@ def log_reference(
     DataFingerprint
         The fingerprint that was logged (as the artifact ``staleness/fingerprint.json``).
     """
-    if not isinstance(data, pd.DataFrame) or data.empty or data.shape[1] == 0:
+    spark = is_spark_dataframe(data)
+    if not spark and (not isinstance(data, pd.DataFrame) or data.empty or data.shape[1] == 0):
         raise InvalidInputError(
             f"log_reference needs a non-empty pandas DataFrame, got {type(data).__name__}"
             + (f" of shape {data.shape}" if isinstance(data, pd.DataFrame) else "")
@@ -84,8 +89,9 @@ def log_reference(
         isinstance(loss, bool) or not isinstance(loss, int | float) or not math.isfinite(loss)
     ):
         raise InvalidInputError(f"loss must be a finite number, got {loss!r}")
-    if metric is None:
-        metric = _default_metric(data[target]) if target is not None else "error_rate"
+    if metric is None and target is not None:
+        metric = _default_spark_metric(data, target) if spark else _default_metric(data[target])
+    metric = metric or "error_rate"
     if metric not in METRICS:
         raise InvalidInputError(
             f"unknown metric {metric!r}; the advisor measures {', '.join(sorted(METRICS))}"
@@ -93,8 +99,11 @@ def log_reference(
     if greater_is_better is None:
         greater_is_better = METRICS[metric][1]
     _check_budgets(loss_name, target)
-    features = data.drop(columns=[target]) if target is not None else data
-    fingerprint = DataFingerprint.from_frame(features)
+    if target is None:
+        features = data
+    else:
+        features = data.drop(target) if spark else data.drop(columns=[target])
+    fingerprint = fingerprint_data(features)
     active = mlflow.active_run()
     run_id = run_id or (active.info.run_id if active else None)
     if run_id is None:
@@ -105,7 +114,10 @@ def log_reference(
     with warnings.catch_warnings():
         # MLflow's dataset digest calls a pandas method positionally; pandas 3 warns about it
         warnings.filterwarnings("ignore", message="Starting with pandas version 4.0")
-        dataset = mlflow.data.from_pandas(data, targets=target, name="staleness-reference")
+        if spark:
+            dataset = mlflow.data.from_spark(data, targets=target, name="staleness-reference")
+        else:
+            dataset = mlflow.data.from_pandas(data, targets=target, name="staleness-reference")
     entity = dataset._to_mlflow_entity()
     if len(entity.schema or "") > MAX_DATASET_SCHEMA:
         raise WriteBudgetError(
@@ -156,6 +168,17 @@ def _default_metric(target: pd.Series) -> str:
         if len(values) and not (values == values.round()).all():
             return "mae"
     return "error_rate"
+
+
+def _default_spark_metric(data: Any, target: str) -> str:
+    """As :func:`_default_metric`, asked of Spark: ``mae`` when a float target holds a fraction."""
+    from pyspark.sql import functions
+
+    if data.schema[target].dataType.typeName() not in ("float", "double", "decimal"):
+        return "error_rate"
+    column = functions.col(target)
+    fraction = column.isNotNull() & (column != functions.floor(column))
+    return "mae" if data.where(fraction).limit(1).count() else "error_rate"
 
 
 def _now_ms() -> int:
