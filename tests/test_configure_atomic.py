@@ -29,7 +29,7 @@ from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.cli import main
 from mlflow_staleness.exceptions import InvalidInputError
 
-#: The advice calls made while two configure loops run: about 15 s on an idle 2-core machine
+#: The advice calls made while two configure loops run: about 10 s on a lightly loaded machine
 #: (70 s under a load of 15).
 ADVICE_CALLS = 4
 #: A pause between configure calls, so that the loops share the cores with the advice.

@@ -270,3 +270,38 @@ def test_log_reference_refuses_a_value_it_reads_back_before_any_write(
     written = client.get_run(run.info.run_id).data
     assert not written.metrics
     assert not [k for k in written.tags if k.startswith("staleness.")]
+
+
+def test_a_cut_advice_never_pairs_its_display_tags_with_an_older_advice_id(
+    sqlite_uri: str,
+) -> None:
+    """Cut after some of the version's display tags: its ``staleness.advice_id`` is empty (the
+    display copies are incomplete), not the previous advice's id; the summary and the latest
+    artifacts still show the previous complete advice."""
+    from mlflow_staleness import CostModel
+    from mlflow_staleness.advisor import Advisor
+
+    name = unique_name("display")
+    register_version(sqlite_uri, name, make_frame(seed=1), alias="champion", log_model=False)
+    cost = CostModel(compute_cost=10, error_cost=1, predictions_per_step=100)
+    advisor = Advisor(name, cost=cost, tracking_uri=sqlite_uri)
+    frame = make_frame(seed=2)
+    labels = frame.pop("label")
+    done = advisor.advise(frame, labels=labels, predictions=labels, window="w1")
+    client = client_for(sqlite_uri)
+    summary = client.get_registered_model(name).tags["staleness.summary"]
+
+    pending = advisor.advise(
+        frame, labels=labels, predictions=1 - labels, window="w2", dry_run=True
+    )
+    plan = advisor.last_plan
+    window = next(i for i, w in enumerate(plan) if w.key == "staleness.window")
+    execute(client, plan[: window + 1], model_name=name)
+
+    version = client.get_model_version(name, "1").tags
+    assert version["staleness.advice_id"] == ""
+    assert version["staleness.window"] == "w2"  # partly written, and marked so
+    assert client.get_registered_model(name).tags["staleness.summary"] == summary
+    [row] = [r for r in advisor.history() if r["window"] == "w1"]
+    assert row["advice_id"] == done.advice_id
+    assert not [r for r in advisor.history() if r["advice_id"] == pending.advice_id]
