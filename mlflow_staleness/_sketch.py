@@ -305,7 +305,8 @@ class QuantileSketch:
             return
         if k == 0:
             raise ValueError(f"a sketch of n = {self.n} values must hold at least one value")
-        if not np.all(np.isfinite(self.values)) or np.any(np.diff(self.values) <= 0):
+        # compared, not subtracted: the gap between -1e308 and 1e308 overflows
+        if not np.all(np.isfinite(self.values)) or np.any(self.values[1:] <= self.values[:-1]):
             raise ValueError("sketch values must be finite and strictly increasing")
         if np.any(np.diff(self.l_hi) < 0) or np.any(np.diff(self.u_lo) < 0):
             raise ValueError("sketch rank bounds must be non-decreasing")

@@ -217,8 +217,11 @@ def peer_python(tool: str) -> Path:
 
 def peer_version(tool: str) -> str:
     python = peer_python(tool) if tool in PEERS else Path(sys.executable)
-    package = {"evidently": "evidently", "whylogs": "whylogs"}.get(tool, "pandas")
-    code = f"import importlib.metadata as m; print(m.version({package!r}), m.version('pandas'))"
+    package = {"evidently": "evidently", "whylogs": "whylogs"}.get(tool, "mlflow-staleness")
+    code = (
+        f"import importlib.metadata as m; print(m.version({package!r}), 'with pandas', "
+        f"m.version('pandas'))"
+    )
     out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
     return out.stdout.strip()
 
