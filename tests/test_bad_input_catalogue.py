@@ -930,14 +930,8 @@ def _check_success(
     after: dict,
 ) -> None:
     where = f"{case.id} [{surface}]"
-    if surface == "api":
-        assert error is None, f"{where}: raised {type(error).__name__}: {_short(str(error))}"
-        advice = outcome.to_dict()
-    else:
-        assert cli is not None
-        code, stdout, stderr, crash = cli
-        assert crash is None, f"{where}: the CLI crashed: {type(crash).__name__}: {crash}"
-        assert code == 0, f"{where}: exit {code}, stderr {_short(stderr)!r}"
+    advice, stdout = _completed(where, surface, outcome, error, cli)
+    if advice is None:
         if case.plain:  # the text output; the advice itself is read back below
             window = "w-cli"
             rows = Advisor(world.name, tracking_uri=uri).history()
@@ -992,6 +986,25 @@ def _check_budgets(where: str, after: dict, *, cut: bool) -> None:
         assert marked, f"{where}: no value was cut visibly"
 
 
+def _completed(
+    where: str,
+    surface: str,
+    outcome: Any,
+    error: BaseException | None,
+    cli: tuple[int, str, str, BaseException | None] | None,
+) -> tuple[dict | None, str]:
+    """A case that must succeed did: the API's advice (and no output), or the CLI's output of a
+    clean exit 0 (and no advice: the caller reads it from the output)."""
+    if surface == "api":
+        assert error is None, f"{where}: raised {type(error).__name__}: {_short(str(error))}"
+        return outcome.to_dict(), ""
+    assert cli is not None
+    code, stdout, stderr, crash = cli
+    assert crash is None, f"{where}: the CLI crashed: {type(crash).__name__}: {crash}"
+    assert code == 0, f"{where}: exit {code}, stderr {_short(stderr)!r}"
+    return None, stdout
+
+
 def _check_late(
     case: Case,
     uri: str,
@@ -1006,15 +1019,8 @@ def _check_late(
     """A window older than the newest advised one: advised on the history up to it, kept in
     the history in its place, and shown nowhere as the current advice (defect 10)."""
     where = f"{case.id} [{surface}]"
-    if surface == "api":
-        assert error is None, f"{where}: raised {type(error).__name__}: {_short(str(error))}"
-        advice = outcome.to_dict()
-    else:
-        assert cli is not None
-        code, stdout, stderr, crash = cli
-        assert crash is None, f"{where}: the CLI crashed: {type(crash).__name__}: {crash}"
-        assert code == 0, f"{where}: exit {code}, stderr {_short(stderr)!r}"
-        advice = json.loads(stdout)
+    advice, stdout = _completed(where, surface, outcome, error, cli)
+    advice = advice if advice is not None else json.loads(stdout)
     assert "late window" in advice["reason"], advice["reason"]
     # the version and the model still show the newest window's advice
     assert after["versions"] == before["versions"], _changes(before, after)
