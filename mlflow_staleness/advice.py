@@ -30,6 +30,7 @@ import numpy as np
 
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.decision import Decision
+from mlflow_staleness.eligibility import MAX_LISTED, eligible, passed_over
 from mlflow_staleness.exceptions import InvalidInputError, SchemaMismatchError
 from mlflow_staleness.fingerprint import DataFingerprint, DriftReport, distance
 from mlflow_staleness.policies import make_policy
@@ -80,6 +81,11 @@ class VersionEvidence:
     val_source: str | None = None
     optimistic: bool = False
     target: str | None = None
+    # The facts of the eligibility rule (mlflow_staleness.eligibility) besides the above: its
+    # source run is named but not found; the value of its staleness.withdrawn tag; its model.
+    run_missing: bool = False
+    withdrawn: str | None = None
+    model: str | None = None
 
     @property
     def number(self) -> int:
@@ -246,7 +252,11 @@ def compute_advice(
     """
     report = _drift_report(served, current_fingerprint)
     windows = [r for r in sorted(history, key=lambda r: r.seq) if r.seq <= current.seq]
-    view = registry_observation(versions, served, windows, current, cost.alpha, candidate=candidate)
+    view = registry_observation(
+        versions, served, windows, current, cost.alpha, candidate=candidate, model_name=model_name
+    )
+    _, not_counted = trusted_versions(versions, served, windows, model_name)
+    loss_notes = (*loss_notes, *passed_over(versions, served.version, model_name), *not_counted)
     obs = view.observation
     measured = current.measured.get(served.version)
     has_losses = any(v.version in r.measured for r in windows for v in view.rows.values())
@@ -318,6 +328,30 @@ def compute_advice(
     )
 
 
+def _clipped_staleness(per_step: float, accumulated: float) -> tuple[str, ...]:
+    """An evidence line when the engine's staleness estimate is below zero (the served version
+    measured better than the fresh models it was compared with): staleness is an excess over a
+    fresh model, so the advice clips it to 0 and never shows a negative cost.
+
+    >>> _clipped_staleness(-0.25, 0.5)[0][:53]
+    'staleness clipped to 0: the estimate was -0.2500/step'
+    >>> _clipped_staleness(0.1, 0.0)
+    ()
+    """
+    parts = []
+    if per_step < 0:
+        parts.append(f"{per_step:.4f}/step")
+    if accumulated < 0:
+        parts.append(f"{accumulated:.4f} accumulated")
+    if not parts:
+        return ()
+    return (
+        f"staleness clipped to 0: the estimate was {' and '.join(parts)} (the served version "
+        "measured better than the fresh models it was compared with; window noise, or weak "
+        "fresh models), so no cost is counted for it",
+    )
+
+
 def _engine_action(decision: Decision | None) -> str | None:
     return None if decision is None else decision.action
 
@@ -350,6 +384,9 @@ def _recommendation(
     evidence: tuple[str, ...] = decision.evidence if decision is not None else ()
     if not math.isfinite(per_step):
         per_step = 0.0
+    clipped = _clipped_staleness(per_step, accumulated)
+    if clipped:
+        per_step, accumulated = max(per_step, 0.0), max(accumulated, 0.0)
     if report is not None and "fingerprint" not in evidence:
         evidence = (*evidence, "fingerprint")
     if report is not None:
@@ -360,7 +397,7 @@ def _recommendation(
         )
     if served.notes:
         evidence = (*evidence, *(f"missing: {n}" for n in served.notes))
-    evidence = (*evidence, *loss_notes)
+    evidence = (*evidence, *loss_notes, *clipped)
     if loss_warning:
         evidence = (*evidence, f"implausible loss: {loss_warning}")
     money = cost.to_money
@@ -466,6 +503,74 @@ def _birth(version: VersionEvidence, windows: Sequence[WindowRecord]) -> int:
     return born
 
 
+def gate_verdicts(windows: Sequence[WindowRecord]) -> dict[str, tuple[bool, str]]:
+    """The latest gate verdict on each version judged as a candidate in ``windows``:
+    version -> (promoted, window). A switch (``rollback``, or ``promote`` of a measured version)
+    is no gate verdict.
+
+    >>> rows = [WindowRecord(0, "w0", 1, "1", advice={"candidate_version": "2",
+    ...         "action": "keep", "engine_action": "reject"})]
+    >>> gate_verdicts(rows)
+    {'2': (False, 'w0')}
+    """
+    verdicts: dict[str, tuple[bool, str]] = {}
+    for record in sorted(windows, key=lambda r: r.seq):
+        advice = record.advice or {}
+        version = advice.get("candidate_version")
+        engine = advice.get("engine_action")
+        if version is None or engine not in ("deploy", "reject", None):
+            continue
+        if engine is None and advice.get("action") not in ("keep", "promote"):
+            continue  # an older advice without the engine's action: only a gate keeps/promotes
+        promoted = engine == "deploy" if engine else advice.get("action") == "promote"
+        verdicts[str(version)] = (promoted, record.window)
+    return verdicts
+
+
+def trusted_versions(
+    versions: Sequence[VersionEvidence],
+    served: VersionEvidence,
+    windows: Sequence[WindowRecord],
+    model_name: str | None = None,
+) -> tuple[list[VersionEvidence], tuple[str, ...]]:
+    """The versions whose evidence counts for what a served model is: the rows of the age curve
+    and the level signals, and the targets of a switch; and evidence lines naming the others.
+
+    A version counts when it is eligible (:func:`mlflow_staleness.eligibility.ineligibility`)
+    and it served (the served version, or one the history shows serving), or a gate promoted it,
+    or it is older than every version the history shows serving and no gate rejected it (the
+    versions that served before the advisor began). A version a gate rejected, and a newer one
+    that never served, is no fresh model: counting it would make a weak experiment the measure of
+    what a retrain gives, and let the switching rule bring back what the gate turned down.
+    """
+    served_before = {r.served_version for r in windows if r.served_version} | {served.version}
+    oldest_served = min(int(v) for v in served_before if str(v).isdigit())
+    verdicts = gate_verdicts(windows)
+    counted, left = [], []
+    for version in versions:
+        if version.version == served.version:
+            counted.append(version)
+            continue
+        if not eligible(version, model_name):
+            continue  # said by passed_over
+        promoted, where = verdicts.get(version.version, (None, ""))
+        if version.version in served_before or promoted:
+            counted.append(version)
+        elif promoted is False:
+            left.append(f"v{version.version} (rejected by the gate on window {where!r})")
+        elif version.number < oldest_served:
+            counted.append(version)
+        elif version.number < served.number:
+            left.append(f"v{version.version} (never served)")
+    notes: tuple[str, ...] = ()
+    if left:
+        shown = ", ".join(left[:MAX_LISTED]) + (
+            f" and {len(left) - MAX_LISTED} more" if len(left) > MAX_LISTED else ""
+        )
+        notes = (f"not counted as a fresh model or a switch target: {shown}",)
+    return counted, notes
+
+
 def registry_observation(
     versions: Sequence[VersionEvidence],
     served: VersionEvidence,
@@ -474,6 +579,7 @@ def registry_observation(
     alpha: float,
     *,
     candidate: VersionEvidence | None = None,
+    model_name: str | None = None,
 ) -> RegistryView:
     """The engine's view of the registry: the one translation between the two.
 
@@ -509,7 +615,7 @@ def registry_observation(
     labelled_now = bool(current.measured)
     step = now + 1 if labelled_now else max(now, 1)
     T = max(step, now) + 1
-    ready = [v for v in versions if v.status == "READY" or v.version == served.version]
+    ready, _ = trusted_versions(versions, served, windows, model_name)
     by_row: dict[int, VersionEvidence] = {}
     for version in sorted(ready, key=lambda v: v.number):
         if candidate is not None and version.version == candidate.version:
@@ -529,8 +635,9 @@ def registry_observation(
         if challenger == served_row:
             raise InvalidInputError(
                 f"candidate v{candidate.version} cannot be judged against the served "
-                f"v{served.version}: both hold the latest data (window {current.window!r}); "
-                "advise on the next window first"
+                f"v{served.version}: both hold the latest data (window {current.window!r}). "
+                "Advise on the served version alone now with --candidate none (candidate='none'), "
+                "and judge the candidate on the next window"
             )
         by_row[challenger] = candidate
     losses = np.full((T, T), np.nan)

@@ -44,6 +44,7 @@ from mlflow_staleness.advice import VersionEvidence, WindowRecord, compute_advic
 from mlflow_staleness.advice_log import advice_fact, measurement_fact
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.data_files import check_usable
+from mlflow_staleness.eligibility import Ineligible, eligible, ineligibility
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, SchemaMismatchError
 from mlflow_staleness.fingerprint import distance
 from mlflow_staleness.losses import (
@@ -213,7 +214,7 @@ class Advisor:
             )
         _alias_name("alias", settings.alias)  # a stored or --alias value, checked like ours
         served, note = self._served(info, settings, versions)
-        _check_recorded_evidence(served)
+        _check_recorded_evidence(served, self.model_name, settings.alias)
         fingerprint, missing = reader.fingerprint(served)
         notes = served.notes + ((missing,) if missing else ())
         served = dataclasses.replace(served, fingerprint=fingerprint, notes=notes)
@@ -243,14 +244,9 @@ class Advisor:
                 f"an existing alias with --alias"
             )
         else:
-            ready = [v for v in versions if v.status == "READY"] or list(versions)
+            ready = [v for v in versions if eligible(v, self.model_name)] or list(versions)
             served = max(ready, key=lambda v: v.number)
             note = f"alias {alias!r} is not set, so the newest version v{served.version} is advised"
-        if served.status != "READY":
-            raise RegistryError(
-                f"version {served.version} of {self.model_name!r} is not ready (its registration "
-                f"is {served.status}); wait for it, or point {alias!r} at a ready version"
-            )
         return served, note
 
     def _write(self, plan: list[Write], experiment_id: str | None) -> str:
@@ -333,7 +329,7 @@ class Advisor:
             others = [
                 v
                 for v in sorted(ctx.versions, key=lambda v: -v.number)
-                if v.version != served.version and v.status == "READY" and v.run_id
+                if v.version != served.version and eligible(v, self.model_name) and v.run_id
             ][: self.score_versions]
             for version in others:
                 try:
@@ -537,10 +533,11 @@ class Advisor:
             note="; ".join(n for n in (note, hint) if n),
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
-            candidate=_candidate(candidate, ctx.versions, served, history),
+            candidate=_candidate(candidate, ctx.versions, served, history, self.model_name),
             loss_notes=read_as,
             loss_warning=warning,
         )
+        _check_target(rec, ctx.versions, self.model_name)
         rec = _state_evidence(rec, served, measured_now=bool(measured))
         rec = dataclasses.replace(rec, advisor_run_id=ctx.state.run_id or NEW_RUN)
         document = advice_document(rec.to_dict(), cost_settings(ctx.settings.cost))
@@ -829,20 +826,45 @@ def _state_evidence(
     )
 
 
-def _check_recorded_evidence(served: VersionEvidence) -> None:
-    """The served version's recorded evidence must not be broken: a deleted source run or a
-    non-finite loss is an error to fix, not weaker evidence to advise on."""
-    if served.run_deleted:
+def _check_recorded_evidence(
+    served: VersionEvidence, model_name: str | None = None, alias: str | None = None
+) -> None:
+    """The served version must pass the eligibility rule every version put into service passes
+    (:func:`mlflow_staleness.eligibility.ineligibility`): a deleted source run, a non-finite
+    loss, a registration not ready, an archived or withdrawn version is an error to fix, not
+    weaker evidence to advise on."""
+    problem = ineligibility(served, model_name)
+    if problem is None:
+        return
+    why = {
+        "run-deleted": ": its validation loss and fingerprint cannot be trusted",
+        "loss": ": expected a finite number",
+    }.get(problem.kind, "")
+    where = f"point {alias!r} at an eligible version" if alias else "serve an eligible version"
+    error = InvalidInputError if problem.kind == "loss" else RegistryError
+    raise error(
+        f"the served version {served.version} of {model_name or 'the model'!r} cannot be "
+        f"advised on: {problem.reason}{why}. To go on, {problem.fix}, or {where}"
+    )
+
+
+def _check_target(rec: Recommendation, versions: Sequence[VersionEvidence], model: str) -> None:
+    """The last line of the eligibility rule: an advice that would put a version into service
+    (``promote``, ``rollback``) names an eligible one. Every path that chooses a version applies
+    the rule first; this holds it at the one place an alias or stage can move."""
+    if rec.action not in ("promote", "rollback"):
+        return
+    target = next((v for v in versions if v.version == rec.candidate_version), None)
+    problem = (
+        ineligibility(target, model)
+        if target is not None
+        else Ineligible(str(rec.candidate_version), "it is not a version of the model", "", "")
+    )
+    if problem is not None:
         raise RegistryError(
-            f"the source run {served.run_id} of the served version {served.version} is deleted: "
-            f"its validation loss and fingerprint cannot be trusted. Restore it (mlflow runs "
-            f"restore --run-id {served.run_id}) or serve another version"
-        )
-    if served.bad_loss is not None:
-        raise InvalidInputError(
-            f"the served version {served.version}'s validation loss {served.bad_loss}: "
-            f"expected a finite number. Log a finite loss on run {served.run_id}, or name "
-            f"another metric with --loss-key"
+            f"internal error: the advice would {rec.action} v{rec.candidate_version}, but "
+            f"{problem.reason}; nothing was written. Advise with --candidate none, and report "
+            f"this"
         )
 
 
@@ -851,9 +873,11 @@ def _candidate(
     versions: Sequence[VersionEvidence],
     served: VersionEvidence,
     history: Sequence[WindowRecord],
+    model_name: str | None = None,
 ) -> VersionEvidence | None:
-    """The version the gate judges now: the one asked for, else the newest ready version newer
-    than the served one that no advice has judged yet; None for none."""
+    """The version the gate judges now: the one asked for, else the newest eligible version
+    newer than the served one that no advice has judged yet; None for none. A version asked for
+    that is not eligible (:func:`mlflow_staleness.eligibility.ineligibility`) is an error."""
     if isinstance(asked, str) and asked.strip().lower() == "none":
         return None
     by_version = {v.version: v for v in versions}
@@ -869,12 +893,15 @@ def _candidate(
         if version.version == served.version:
             raise InvalidInputError(
                 f"candidate v{version.version} is the served version: a candidate is judged "
-                f"against it"
+                f"against it. Name another version, or pass --candidate none (candidate='none') "
+                f"to advise on the served version alone"
             )
-        if version.status != "READY":
+        problem = ineligibility(version, model_name)
+        if problem is not None:
             raise RegistryError(
-                f"candidate v{version.version} is not ready (its registration is "
-                f"{version.status}); wait for it"
+                f"candidate v{version.version} cannot be put into service: {problem.reason}. "
+                f"To go on, {problem.fix}, or pass --candidate none (candidate='none') to "
+                f"advise on the served version alone"
             )
         return version
     judged = {
@@ -886,7 +913,7 @@ def _candidate(
     newer = [
         v
         for v in versions
-        if v.status == "READY"
+        if eligible(v, model_name)
         and v.number > served.number
         and v.version not in judged
         and v.version not in served_before

@@ -34,6 +34,7 @@ from mlflow_staleness.advice_log import (
     parse_fact,
     read_cache,
 )
+from mlflow_staleness.eligibility import withdrawn_reason
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError
 from mlflow_staleness.fingerprint import MAX_JSON_BYTES, DataFingerprint
 from mlflow_staleness.losses import to_loss
@@ -331,11 +332,12 @@ class RegistryReader:
         status = str(version.status or "READY")
         if status != "READY":
             notes.append(f"registration is {status}")
-        val_loss, columns, bad_loss, deleted = None, None, None, False
+        val_loss, columns, bad_loss, deleted, missing = None, None, None, False, False
         run = runs.get(version.run_id) if version.run_id else None
         key = loss_key
         if version.run_id and run is None:
             notes.append(f"source run {version.run_id} not found")
+            missing = True
         elif run is not None and run.info.lifecycle_stage == "deleted":
             notes.append(f"source run {version.run_id} is deleted")
             run, deleted = None, True
@@ -410,6 +412,9 @@ class RegistryReader:
             metric=kind,
             run_deleted=deleted,
             bad_loss=bad_loss,
+            run_missing=missing,
+            withdrawn=withdrawn_reason(dict(version.tags or {})),
+            model=str(version.name) if version.name else None,
         )
 
     # ------------------------------------------------------------------ the model's signature

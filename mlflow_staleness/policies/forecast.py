@@ -186,7 +186,10 @@ def _reason(estimate: StepEstimate, z: float, quantile: float) -> str:
     if z > 0:
         worst = f"; pessimistic at q={quantile}: {estimate.cycle_rate + z * estimate.saving_sd:.4f}"
     cycle = f"{estimate.cycle_length:.0f}-window"
+    stale = f"{estimate.staleness:.4f}/step"
+    if estimate.staleness < 0:  # an excess over a fresh model: below zero is noise, said so
+        stale = f"0/step (the estimate {estimate.staleness:.4f} is below zero: clipped)"
     return (
-        f"stale by {estimate.staleness:.4f}/step ({', '.join(parts)}){worst}; a fresh {cycle} "
+        f"stale by {stale} ({', '.join(parts)}){worst}; a fresh {cycle} "
         f"cycle costs {estimate.cycle_rate:.4f}/step with the retrain amortised"
     )
