@@ -177,7 +177,7 @@ class Forecast(Policy):
 
 def _reason(estimate: StepEstimate, z: float, quantile: float) -> str:
     beyond = estimate.beyond
-    parts = [f"age curve {estimate.curve_staleness:.4f}"]
+    parts = [f"age curve {max(estimate.curve_staleness, 0.0):.4f}"]
     if beyond.level:
         parts.append(f"loss level {beyond.level:.4f}")
     if beyond.drift:
