@@ -113,8 +113,8 @@ class Advisor:
         serving alias.
     transition_stage
         With ``apply=True`` and a promote advice: also move the candidate to this stage
-        (``Staging``, ``Production`` or ``Archived``; deprecated in MLflow since 2.9, for older
-        setups).
+        (``Staging`` or ``Production``; not ``Archived``, which may not serve; stages are
+        deprecated in MLflow since 2.9, for older setups).
     promote_alias
         With ``apply=True`` and a promote advice: point the serving alias at the candidate.
     server_timeout
@@ -711,6 +711,12 @@ def _stage_name(stage: str | None) -> str | None:
     if match is None:
         raise InvalidInputError(
             f"transition_stage {stage!r} is not a stage; MLflow's stages are {', '.join(STAGES)}"
+        )
+    if match == "Archived":  # the version put into service would break the eligibility rule
+        raise InvalidInputError(
+            "transition_stage 'Archived' would archive the version a promote puts into service, "
+            "and an archived version may not serve (mlflow_staleness.eligibility): use Staging or "
+            "Production"
         )
     warnings.warn(
         "model stages are deprecated since MLflow 2.9; prefer aliases (set_alias / --set-alias)",

@@ -508,3 +508,8 @@ def test_a_served_version_that_breaks_the_rule_is_refused_and_nothing_written(
     assert result.exit_code == 1
     assert "withdrawn" in result.stderr
     assert snapshot(sqlite_uri, name) == before
+
+
+def test_a_promote_may_not_archive_the_version_it_puts_into_service() -> None:
+    with pytest.raises(InvalidInputError, match=r"'Archived'.*use Staging or Production"):
+        Advisor("m", transition_stage="archived")  # refused before the deprecation warning
