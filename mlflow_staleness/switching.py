@@ -172,5 +172,7 @@ def replay_with_switching(
             exists[t - 1] = True
             if policy.gate(observe(t - 1)).action == "deploy":
                 served, deployed = t - 1, t
+            else:  # a rejected challenger is no fresh model and no switch target (the advisor's)
+                exists[t - 1] = False
         cost += float(L[served, t])
     return SwitchingResult(cost, retrains, switches)

@@ -132,6 +132,8 @@ def replay(
     val_loss
         Length ``T``: each model's validation loss on its own window. ``val_loss[i]`` is shown
         for ``i < warmup`` and, for later models, only once the policy has paid to train them.
+        A challenger the gate rejects leaves the evidence again (its losses are never revealed):
+        a rejected version is no fresh model, as in the advisor.
     windows
         Optional feature frames per window; window ``u`` is visible from step ``u`` on.
     label_delay
@@ -252,6 +254,10 @@ def replay(
         if verdict.action == "deploy":
             theta[t] = True
             served, deployed_at = t - 1, t
+        else:
+            # A rejected challenger is no fresh model: its losses never join the evidence, as in
+            # the advisor (mlflow_staleness.advice.trusted_versions).
+            exists[t - 1] = False
 
     span = slice(warmup - 1, T)
     cost = schedule_cost(losses[span, span], theta[span], costs[span], retrained=retrained[span])

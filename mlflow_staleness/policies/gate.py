@@ -85,9 +85,12 @@ def evidence_gate(obs: Observation, signals: Signals | None = None) -> Decision:
     if estimate.fresh is not None:
         staleness_sd = max(staleness_sd, estimate.fresh.typical_sd)
     if math.isfinite(staleness_sd):
-        weights = (1.0 / validation_sd**2, 1.0 / staleness_sd**2)
-        saving = (weights[0] * by_validation + weights[1] * by_staleness) / sum(weights)
-        sd = 1.0 / math.sqrt(sum(weights))
+        # The precision weights as a ratio of the two deviations: 1 / sd**2 overflows (division
+        # by zero) when the losses are so small that sd**2 underflows.
+        ratio = validation_sd / staleness_sd
+        weight = 1.0 / (1.0 + ratio * ratio)  # of the validation's expectation
+        saving = weight * by_validation + (1.0 - weight) * by_staleness
+        sd = validation_sd / math.hypot(1.0, ratio)
     else:
         saving, sd = by_validation, validation_sd
     numbers = dict(  # noqa: C408
