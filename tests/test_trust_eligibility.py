@@ -49,7 +49,12 @@ from mlflow_staleness.advice import (
     registry_observation,
     trusted_versions,
 )
-from mlflow_staleness.advisor import Advisor, _candidate, _check_recorded_evidence
+from mlflow_staleness.advisor import (
+    Advisor,
+    _candidate,
+    _check_recorded_evidence,
+    _check_target,
+)
 from mlflow_staleness.cli import main
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.eligibility import WITHDRAWN_TAG, ineligibility
@@ -219,6 +224,21 @@ def test_an_ineligible_version_is_never_chosen(older, newer, served_loss, gain) 
     assert rec.action not in ("promote", "rollback"), rec.reason
     assert any(e.startswith("passed over v1: ") for e in rec.evidence)
     assert any(e.startswith("passed over v3: ") for e in rec.evidence)
+
+
+def test_the_last_guard_refuses_an_advice_that_would_serve_an_ineligible_version() -> None:
+    """Where an alias can move, the rule is checked once more: an advice to switch to a version
+    that is (now) ineligible is refused before anything is written."""
+    v1, v2 = version(1, 0, 0.2), version(2, 2500, 0.2)
+    history = [window(i, "1", v1=0.2) for i in range(3)]
+    history += [
+        window(i, "2", v1=0.2 + 0.001 * (i % 2), v2=0.3 + 0.001 * (i % 3)) for i in range(3, 9)
+    ]
+    rec = advise([v1, v2], v2, history)
+    assert (rec.action, rec.candidate_version) == ("rollback", "1")
+    _check_target(rec, [v1, v2], "m")  # eligible: passes
+    with pytest.raises(RegistryError, match=r"rollback v1, but it is in stage Archived"):
+        _check_target(rec, [replace(v1, stage="Archived"), v2], "m")
 
 
 # ---------------------------------------------------------------------------------- defect 2
