@@ -20,6 +20,7 @@ nothing.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import warnings
@@ -533,3 +534,40 @@ def test_a_served_version_that_breaks_the_rule_is_refused_and_nothing_written(
 def test_a_promote_may_not_archive_the_version_it_puts_into_service() -> None:
     with pytest.raises(InvalidInputError, match=r"'Archived'.*use Staging or Production"):
         Advisor("m", transition_stage="archived")  # refused before the deprecation warning
+
+
+@pytest.mark.parametrize("how", ["api", "cli"])
+def test_a_rejected_version_read_back_from_mlflow_stays_out(
+    sqlite_uri: str, tmp_path: Path, how: str
+) -> None:
+    """Through MLflow: a weak v2 is judged and rejected on w2 (``--promote``); on the next
+    windows the verdict is read back from the stored history, v2 is said to be left out of the
+    evidence, staleness and money stay at or above 0, and the alias never moves."""
+    name = _world(sqlite_uri, "eligible")
+    client = client_for(sqlite_uri)
+    run_id = client.get_model_version(name, "2").run_id
+    client.log_metric(run_id, "val_loss", 0.9, step=1)  # v2 is weak now
+    frame, data = _data(tmp_path)
+    before = snapshot(sqlite_uri, name)["model"]["aliases"]
+    for window in ("w2", "w3", "w4"):
+        if how == "api":
+            rec = Advisor(name, tracking_uri=sqlite_uri).advise(
+                frame, labels=TARGET, predictions="pred", window=window, apply=True
+            )
+            advice = rec.to_dict()
+        else:
+            result = _cli(sqlite_uri, name, data, window, "--json")
+            assert result.exit_code == 0, result.output + result.stderr
+            advice = json.loads(result.stdout)
+        if window == "w2":
+            assert (advice["action"], advice["candidate_version"]) == ("keep", "2")
+            assert advice["engine_action"] == "reject"
+        else:
+            assert advice["action"] in ("keep", "retrain")
+            assert (
+                "not counted as a fresh model or a switch target: v2 (rejected by the gate on "
+                "window 'w2')" in advice["evidence"]
+            )
+        assert advice["staleness_per_step"] >= 0
+        assert advice["cost_per_step"] >= 0
+        assert snapshot(sqlite_uri, name)["model"]["aliases"] == before == {"champion": "1"}
