@@ -51,7 +51,6 @@ from mlflow_staleness.losses import (
     evaluate,
     implausible,
     loss_from_evaluation,
-    measure,
 )
 from mlflow_staleness.metric_names import OPTIMISTIC_WEIGHT, signature_kind
 from mlflow_staleness.plots import plot_history
@@ -273,6 +272,13 @@ class Advisor:
                 f"current_data must be a pandas DataFrame, got {type(data).__name__}"
             )
         drop = []
+        if isinstance(labels, str) and isinstance(predictions, str) and labels == predictions:
+            raise InvalidInputError(
+                f"labels and predictions name the same column {labels!r}: its loss against "
+                f"itself is 0 whatever the model does. Name the served version's predictions "
+                f"column with --predictions-col (predictions=), or leave it out to load the "
+                f"version and predict"
+            )
 
         def column_or_array(value: Any, what: str) -> np.ndarray | None:
             if value is None:
@@ -325,10 +331,19 @@ class Advisor:
         # Given predictions are the served version's only; versions are loaded (and then the
         # other versions scored too) only when none were given.
         load = predictions is None
+        classes = None
         if load:
-            predictions = self._scorer.predict(served.version, features)
-        result = evaluate(metric, labels, predictions)
+            predictions, classes = self._scorer.predict_with_classes(served.version, features)
+        result = evaluate(metric, labels, predictions, classes=classes)
+        if result.thin:
+            # too few rows to act on: no loss joins the history, the advice rests on drift alone
+            note = (
+                f"loss of v{served.version} not measured: {result.thin}; advised without it "
+                f"(fix the labels or predictions, e.g. the join, and advise again)"
+            )
+            return {}, (*result.notes, note)
         measured = {served.version: result.loss}
+        notes = list(result.notes)
         if load and self.score_versions:
             others = [
                 v
@@ -337,14 +352,18 @@ class Advisor:
             ][: self.score_versions]
             for version in others:
                 try:
-                    scored = self._scorer.predict(version.version, features)
-                    loss = measure(version.metric or metric, labels, scored)
-                except InvalidInputError:
+                    scored, classes = self._scorer.predict_with_classes(version.version, features)
+                    other = evaluate(version.metric or metric, labels, scored, classes=classes)
+                except InvalidInputError as exc:
                     # another version that cannot be loaded, or whose predictions do not match
-                    # the labels' type, adds no evidence
+                    # the labels, adds no evidence: said, never skipped silently
+                    notes.append(f"v{version.version} not scored on this window: {exc}")
                     continue
-                measured[version.version] = loss
-        return measured, result.notes
+                if other.thin:
+                    notes.append(f"v{version.version} not scored on this window: {other.thin}")
+                    continue
+                measured[version.version] = other.loss
+        return measured, tuple(notes)
 
     # ------------------------------------------------------------------ the API
     def advise(
@@ -482,6 +501,7 @@ class Advisor:
         measured, read_as = (
             self._measure(ctx, features, y, p, served) if y is not None else ({}, ())
         )
+        thin = next((n for n in read_as if n.startswith(f"loss of v{served.version} not")), "")
         if evaluation is not None:
             metrics, key, greater = evaluation
             metric = served.metric or "error_rate"
@@ -534,7 +554,7 @@ class Advisor:
             cost=ctx.settings.cost,
             strategy=ctx.settings.strategy,
             alias=ctx.settings.alias,
-            note="; ".join(n for n in (note, hint) if n),
+            note="; ".join(n for n in (note, hint, thin) if n),
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
             candidate=_candidate(candidate, ctx.versions, served, history),
@@ -600,7 +620,10 @@ class Advisor:
             served = _settle_metric(
                 served, self._reader().signature(self.model_name, served.version)
             )
-        measured, _ = self._measure(ctx, features, y, p, served)
+        measured, read_as = self._measure(ctx, features, y, p, served)
+        if not measured:
+            thin = "; ".join(n for n in read_as if n.startswith(f"loss of v{served.version} not"))
+            raise InvalidInputError(f"nothing recorded: {thin}")
         now_ms = int(time.time() * 1000)
         record, _ = merge_window(
             ctx.state.history, window, now_ms, served_version=served.version, measured=measured
