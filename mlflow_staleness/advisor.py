@@ -836,9 +836,13 @@ def _state_evidence(
         served.optimistic or served.metric_source not in (None, "log_reference")
     ):
         used.append(f"validation loss {served.val_source}")
+    # the key, step and direction the validation loss was read with: always in the evidence
+    read = (f"validation loss {served.val_source}",) if served.val_source else ()
     if not used:
+        if read and read[0] not in rec.evidence:
+            return dataclasses.replace(rec, evidence=(*rec.evidence, *read))
         return rec
-    evidence = (*rec.evidence, *used)
+    evidence = (*rec.evidence, *(r for r in read if r not in used), *used)
     confidence, uncertainty = rec.confidence, rec.uncertainty
     if served.optimistic and served.val_loss is not None:
         confidence *= OPTIMISTIC_WEIGHT
