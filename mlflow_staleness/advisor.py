@@ -49,7 +49,7 @@ from mlflow_staleness.fingerprint import distance
 from mlflow_staleness.losses import (
     EVALUATION_KEYS,
     evaluate,
-    implausible,
+    loss_flag,
     loss_from_evaluation,
 )
 from mlflow_staleness.metric_names import OPTIMISTIC_WEIGHT, signature_kind
@@ -528,9 +528,6 @@ class Advisor:
             measured=measured,
             drift=drift,
         )
-        warning = _implausible_loss(served, history, record)
-        if warning is not None:  # a loss that is likely a data error moves nothing
-            apply = False
         later = [r.window for r in history if r.seq > record.seq]
         note = ctx.note
         if later:
@@ -544,6 +541,12 @@ class Advisor:
             note = f"{note}; {late}" if note else late
             apply = False
             candidate = "none" if candidate is None else candidate
+        judged = _candidate(candidate, ctx.versions, served, history)
+        warning, lifted = _implausible_loss(served, history, record, judged)
+        if warning is not None:  # a loss that is likely a data error moves nothing
+            apply = False
+        if lifted:
+            read_as = (*read_as, lifted)
         rec = compute_advice(
             model_name=self.model_name,
             versions=ctx.versions,
@@ -557,7 +560,7 @@ class Advisor:
             note="; ".join(n for n in (note, hint, thin) if n),
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
-            candidate=_candidate(candidate, ctx.versions, served, history),
+            candidate=judged,
             loss_notes=read_as,
             loss_warning=warning,
         )
@@ -907,7 +910,9 @@ def _candidate(
     judged = {
         str(r.advice.get("candidate_version"))
         for r in history
-        if r.advice is not None and r.advice.get("candidate_version") is not None
+        if r.advice is not None
+        and r.advice.get("candidate_version") is not None
+        and not r.advice.get("loss_warning")  # a flagged advice moved nothing: judge it again
     }
     served_before = {r.served_version for r in history if r.served_version}
     newer = [
@@ -922,23 +927,34 @@ def _candidate(
 
 
 def _implausible_loss(
-    served: VersionEvidence, history: Sequence[WindowRecord], current: WindowRecord
-) -> str | None:
-    """A warning when the served version's loss on ``current`` is implausible against what it
-    showed before: its validation loss and its losses on the windows before ``current``
-    (:func:`mlflow_staleness.losses.implausible`). Losses flagged before do not count."""
+    served: VersionEvidence,
+    history: Sequence[WindowRecord],
+    current: WindowRecord,
+    candidate: VersionEvidence | None = None,
+) -> tuple[str | None, str]:
+    """``(warning, note)`` for the served version's loss on ``current``, against its validation
+    loss and its losses on the windows before (:func:`mlflow_staleness.losses.loss_flag`): a
+    flagged loss is no new normal until its level persists; a candidate judged now whose loss
+    (on ``current``, else its validation loss) is normal lifts the flag."""
     loss = current.measured.get(served.version)
     if loss is None:
-        return None
-    seen = [served.val_loss] if served.val_loss is not None else []
-    seen += [
-        r.measured[served.version]
-        for r in history
-        if r.seq < current.seq
-        and served.version in r.measured
-        and not (r.advice or {}).get("loss_warning")  # a flagged loss is no new normal
+        return None, ""
+    earlier = [
+        (r.measured[served.version], bool((r.advice or {}).get("loss_warning")))
+        for r in sorted(history, key=lambda r: r.seq)
+        if r.seq < current.seq and served.version in r.measured
     ]
-    return implausible(served.metric or "error_rate", loss, seen)
+    candidate_loss = None
+    if candidate is not None:
+        candidate_loss = current.measured.get(candidate.version, candidate.val_loss)
+    return loss_flag(
+        served.metric or "error_rate",
+        loss,
+        served.val_loss,
+        earlier,
+        candidate=None if candidate is None else f"v{candidate.version}",
+        candidate_loss=candidate_loss,
+    )
 
 
 def _window_label(window: str | None) -> str:

@@ -29,12 +29,15 @@ from mlflow_staleness.exceptions import InvalidInputError
 
 __all__ = [
     "EVALUATION_KEYS",
+    "MAX_FLAGGED_WINDOWS",
     "METRICS",
     "MIN_ROWS",
     "MIN_SHARE",
+    "PERSISTENT_WINDOWS",
     "Measurement",
     "evaluate",
     "implausible",
+    "loss_flag",
     "loss_from_evaluation",
     "measure",
     "to_loss",
@@ -496,6 +499,81 @@ def implausible(metric: str, loss: float, seen: Sequence[float]) -> str | None:
         f"({worst:.4f}, over {len(history)} earlier values); check that labels and "
         f"predictions match (type, encoding, probabilities)"
     )
+
+
+#: A loss level that holds for this many consecutive windows, consistent with each other, is the
+#: version's new normal: the flag then clears. A lasting change is flagged on at most
+#: ``PERSISTENT_WINDOWS - 1`` windows in a row.
+PERSISTENT_WINDOWS = 3
+#: However the level moves, no more than this many consecutive windows are flagged: the next one
+#: is taken as the new normal (and says so), so the flag holds back a bounded number of actions.
+MAX_FLAGGED_WINDOWS = 2 * (PERSISTENT_WINDOWS - 1)
+
+
+def loss_flag(
+    metric: str,
+    loss: float,
+    val_loss: float | None,
+    earlier: Sequence[tuple[float, bool]],
+    *,
+    candidate: str | None = None,
+    candidate_loss: float | None = None,
+) -> tuple[str | None, str]:
+    """``(warning, note)`` for a version's ``loss`` on a window: a warning when it is implausible
+    against the version's normal (:func:`implausible`), and a note when a flag was lifted.
+
+    ``earlier`` holds the version's losses on the windows before, oldest first, each with
+    whether it was flagged. The **normal** is the validation loss and the losses not flagged.
+
+    - **A level that persists is the new normal**: when the ``PERSISTENT_WINDOWS - 1`` windows
+      right before were flagged and ``loss`` is consistent with theirs (none implausible against
+      the others), or when ``MAX_FLAGGED_WINDOWS`` windows in a row were flagged, ``loss`` is not
+      flagged; it then counts as normal on the windows after.
+    - **A candidate that is normal lifts the flag**: when ``candidate_loss`` (the loss of the
+      version judged against this one: on this window, else its validation loss) is plausible
+      against the same normal, the change is the served version's, not the labels', and
+      promoting the candidate is not held back.
+
+    >>> loss_flag("error_rate", 0.70, 0.05, [(0.05, False)])[0] is not None
+    True
+    >>> loss_flag("error_rate", 0.70, 0.05, [(0.05, False), (0.71, True), (0.69, True)])
+    (None, "the loss held for 3 windows in a row (0.7100, 0.6900, 0.7000): taken as the version's new normal, no longer flagged as implausible")
+    >>> flag, note = loss_flag("error_rate", 0.7, 0.05, [], candidate="v2", candidate_loss=0.06)
+    >>> flag is None, note.startswith("the loss 0.7000 is implausible")
+    (True, True)
+    """  # noqa: E501
+    normal = [val_loss] if val_loss is not None else []
+    normal += [value for value, flagged in earlier if not flagged]
+    warning = implausible(metric, loss, normal)
+    if warning is None:
+        return None, ""
+    streak: list[float] = []  # the flagged losses right before this one, newest first
+    for value, flagged in reversed(earlier):
+        if not flagged:
+            break
+        streak.append(value)
+    level = [loss, *streak[: PERSISTENT_WINDOWS - 1]]
+    consistent = len(level) == PERSISTENT_WINDOWS and all(
+        implausible(metric, value, level[:i] + level[i + 1 :]) is None
+        for i, value in enumerate(level)
+    )
+    if consistent or len(streak) >= MAX_FLAGGED_WINDOWS:
+        shown = ", ".join(f"{v:.4f}" for v in reversed(level))
+        how = (
+            f"held for {PERSISTENT_WINDOWS} windows in a row ({shown})"
+            if consistent
+            else f"was flagged on {len(streak)} windows in a row, the most the flag holds"
+        )
+        return None, (
+            f"the loss {how}: taken as the version's new normal, no longer flagged as implausible"
+        )
+    if candidate_loss is not None and implausible(metric, candidate_loss, normal) is None:
+        return None, (
+            f"the loss {loss:.4f} is implausible against the version's normal, but candidate "
+            f"{candidate}'s loss {candidate_loss:.4f} is not: the change is the served "
+            f"version's, not the labels'; judging the candidate is not held back"
+        )
+    return warning, ""
 
 
 #: The metric of ``mlflow.models.evaluate``'s default evaluator that measures each loss, and
