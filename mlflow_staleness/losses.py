@@ -200,20 +200,36 @@ def evaluate(
             f"{dropped} of {dropped + y.size} rows dropped: their label or prediction is missing"
         )
     classes_metric = metric in _CLASS_METRICS
+    y_text = y
     y, y_kind, y_note = _typed(y, "labels")
-    notes += [y_note] if y_note else []
+    known, listed_typed = 0, None
     if p.ndim == 2:
         if not classes_metric:
             raise InvalidInputError(
                 f"metric {metric!r} needs numbers, got {p.shape[1]} columns per row "
                 f"(class probabilities?): labels ({_examples(y)}); pass one prediction per row"
             )
-        p, note = _most_probable(
-            y, y_kind, _numbers_2d(p), classes if classes is not None else named
-        )
+        listed = classes if classes is not None else named
+        p, note = _most_probable(y, y_kind, _numbers_2d(p), listed)
         notes.append(note)
+        if listed is not None:  # typed with the predictions, as the classes they can be
+            p = np.concatenate([np.asarray(list(listed), dtype=object), p.astype(object)])
+            known = len(listed)
+    p_text = p
     p, p_kind, p_note = _typed(p, "predictions")
-    notes += [p_note] if p_note else []
+    if known:
+        listed_typed, p = p[:known], p[known:]
+        listed_text, p_text = p_text[:known], p_text[known:]
+    if y_kind != p_kind and (y_note or p_note):
+        # text on one side, text read as numbers on the other ('FALSE' as 0 against 'A'): both
+        # are text, compared as written
+        if y_note:
+            y, y_kind, y_note = _as_text(y_text), "text", ""
+        else:
+            p, p_kind, p_note = _as_text(p_text), "text", ""
+            if known:
+                listed_typed = _as_text(listed_text)
+    notes += [n for n in (y_note, p_note) if n]
     if y_kind != p_kind:
         raise InvalidInputError(
             f"labels and predictions are of different types: labels are {y_kind} "
@@ -227,7 +243,7 @@ def evaluate(
                 f"predictions ({_examples(p)})"
             )
     else:
-        p, note = _classes(y, p, y_kind)
+        p, note = _classes(y, p, y_kind, listed_typed)
         notes += [note] if note else []
     function, greater = METRICS[metric]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -374,6 +390,10 @@ def _typed(values: np.ndarray, what: str) -> tuple[np.ndarray, str, str]:
     return np.array([str(v) for v in values], dtype=object), "text", ""
 
 
+def _as_text(values: np.ndarray) -> np.ndarray:
+    return np.array([str(_plain(v)).strip() for v in values], dtype=object)
+
+
 def _number(text: str) -> float | None:
     try:
         number = float(text)
@@ -382,8 +402,22 @@ def _number(text: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _classes(y: np.ndarray, p: np.ndarray, kind: str) -> tuple[np.ndarray, str]:
-    """Predictions as classes comparable with the labels ``y``, and a note on how they were read."""
+def _classes(
+    y: np.ndarray, p: np.ndarray, kind: str, listed: np.ndarray | None = None
+) -> tuple[np.ndarray, str]:
+    """Predictions as classes comparable with the labels ``y``, and a note on how they were read.
+
+    ``listed`` is the model's class list the predictions were read through: the labels are then
+    checked against it (a model is entitled to be wrong on every row of a small window)."""
+    if listed is not None:
+        labels, known = set(y.tolist()), set(listed.tolist())
+        if len(labels) >= 2 and not labels & known:
+            raise InvalidInputError(
+                f"the labels share no class with the model's class list: labels "
+                f"({_examples(y)}), classes ({_examples(listed)}); they seem encoded "
+                f"differently: map the labels to the model's classes"
+            )
+        return p, ""
     if kind == "text":
         _check_overlap(y, p)
         return p, ""
