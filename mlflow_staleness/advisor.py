@@ -283,6 +283,13 @@ class Advisor:
         def column_or_array(value: Any, what: str) -> np.ndarray | None:
             if value is None:
                 return None
+            if what == "predictions" and isinstance(value, pd.DataFrame) and value.shape[1] > 1:
+                # class probabilities: the column names are the class list (losses.evaluate)
+                if len(value) != len(data):
+                    raise InvalidInputError(
+                        f"{what} has {len(value)} rows for {len(data)} rows of data"
+                    )
+                return value
             if isinstance(value, str):
                 if value not in data.columns:
                     raise InvalidInputError(

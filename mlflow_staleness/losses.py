@@ -310,13 +310,14 @@ def _most_probable(
     index = np.argmax(p, axis=1)
     if classes is not None:
         listed = list(classes)
+        shown = "(" + ", ".join(_short(_plain(v)) for v in listed[:10])
+        shown += ", ...)" if len(listed) > 10 else ")"
         if len(listed) != k:
             raise InvalidInputError(
                 f"predictions have {k} values per row (class probabilities) but the model's "
-                f"class list has {len(listed)} classes ({_short(listed, 60)}); pass the class "
+                f"class list has {len(listed)} classes {shown}; pass the class "
                 f"list that matches the probability columns"
             )
-        shown = _short(listed, 60)
         note = (
             f"predictions are class probabilities ({k} per row): read as the most probable "
             f"class through the model's class list {shown}"

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from registry_helpers import (
     FEATURES,
@@ -207,7 +207,8 @@ def test_a_key_naming_a_score_is_read_as_one_minus_its_value(
     key = f"{before}{word}{after}"
     assert key_direction(key) is True, key
     greater, said = loss_key_direction(key, metric="error_rate")
-    assert greater and "key's name" in said  # the key's name wins over the metric setting
+    assert greater  # the key's name wins over the metric setting
+    assert "key's name" in said
 
 
 @settings(max_examples=150, deadline=None)
@@ -229,7 +230,9 @@ def test_an_unknown_key_is_refused_without_a_metric_and_read_with_one(key: str) 
     with pytest.raises(InvalidInputError) as refused:
         loss_key_direction(key, metric=None)
     message = str(refused.value)
-    assert repr(key) in message and "--metric" in message and len(message.splitlines()) == 1
+    assert repr(key) in message
+    assert "--metric" in message
+    assert len(message.splitlines()) == 1
     assert loss_key_direction(key, metric="accuracy")[0] is True
     assert loss_key_direction(key, metric="mae")[0] is False
     # the reference's own key keeps the direction recorded with it
@@ -288,7 +291,8 @@ def test_a_candidate_whose_loss_is_normal_lifts_the_flag() -> None:
     lifted, note = loss_flag(
         "error_rate", 0.7, 0.05, [(0.05, False)], candidate="v2", candidate_loss=0.06
     )
-    assert lifted is None and "candidate v2" in note
+    assert lifted is None
+    assert "candidate v2" in note
     kept, _ = loss_flag(
         "error_rate", 0.7, 0.05, [(0.05, False)], candidate="v2", candidate_loss=0.9
     )
@@ -417,3 +421,360 @@ def test_the_flag_costs_nothing_on_the_sudden_drift_streams() -> None:
                 )
                 assert legacy.cost > off.cost + 1.0, (alpha, legacy.cost, off.cost)
     assert raised >= 1
+
+
+# ============================================================== end to end: the API and the CLI
+def _cli(uri: str, *args: object, expect: int = 0) -> tuple[str, str]:
+    """Run the CLI in-process against ``uri``; assert the exit code; return stdout, stderr."""
+    result = CliRunner().invoke(main, [*map(str, args), "--tracking-uri", uri])
+    detail = f"{args}\nexit {result.exit_code}\n{result.stdout}\n{result.stderr}"
+    assert result.exit_code == expect, detail
+    if expect:
+        assert isinstance(result.exception, SystemExit), detail  # deliberate, not a crash
+    return result.stdout, result.stderr
+
+
+def _one_line_refusal(stderr: str, *fragments: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: "), stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def _unchanged_but_for_the_advice(before: dict, after: dict) -> None:
+    """A success writes its advice (version tags, the advisor experiment) and moves nothing."""
+    assert after["model"]["aliases"] == before["model"]["aliases"]
+    assert {v: d["stage"] for v, d in after["versions"].items()} == {
+        v: d["stage"] for v, d in before["versions"].items()
+    }
+    assert after["advisor_experiment"] is not None
+
+
+def _data(tmp_path: Path, frame: pd.DataFrame, name: str) -> Path:
+    path = tmp_path / f"{name}.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def _five_classes(n: int = 300) -> pd.DataFrame:
+    """Classes 1..5, each a cluster of ``x1`` far from the others: a model is always right."""
+    frame = make_frame(n=n, seed=11)
+    frame[TARGET] = np.tile(np.arange(1, 6), n // 5 + 1)[:n]
+    frame["x1"] = 10.0 * frame[TARGET] + frame["x1"] * 0.1
+    return frame
+
+
+def _proba_version(uri: str, name: str, frame: pd.DataFrame, estimator, alias: str | None):
+    """A version logged the MLflow way, whose pyfunc ``predict`` is ``predict_proba``."""
+    client = client_for(uri)
+    fitted = estimator.fit(frame.loc[:, list(FEATURES)], frame[TARGET])
+    experiment = client.get_experiment_by_name("training") or client.get_experiment(
+        client.create_experiment("training")
+    )
+    with using(uri), mlflow.start_run(experiment_id=experiment.experiment_id) as run:
+        info = mlflow.sklearn.log_model(
+            fitted,
+            name="model",
+            pip_requirements=PIP_REQUIREMENTS,
+            pyfunc_predict_fn="predict_proba",
+        )
+    log_reference(frame, target=TARGET, loss=0.0, run_id=run.info.run_id, tracking_uri=uri)
+    with using(uri):
+        version = mlflow.register_model(info.model_uri, name).version
+    if alias:
+        client.set_registered_model_alias(name, alias, str(version))
+    return str(version)
+
+
+def test_classes_one_to_five_always_right_is_a_loss_of_zero_through_the_model(
+    sqlite_uri: str, tmp_path: Path
+) -> None:
+    """The loaded version's ``predict`` gives 5 probabilities per row: they are read through its
+    ``classes_`` (1..5), on the API and the CLI; never 'N labels, 5N predictions'."""
+    from sklearn.linear_model import LogisticRegression
+
+    name = unique_name("five-classes")
+    frame = _five_classes()
+    _proba_version(sqlite_uri, name, frame, LogisticRegression(C=100.0, max_iter=2000), "champion")
+    before = snapshot(sqlite_uri, name)
+    rec = Advisor(name, tracking_uri=sqlite_uri, cost=COST).advise(
+        frame, labels=TARGET, window="w-api"
+    )
+    assert rec.measured_loss == 0.0
+    assert any("class list (1, 2, 3, 4, 5)" in line for line in rec.evidence), rec.evidence
+    out, _ = _cli(
+        sqlite_uri, "advise", name, "--data", _data(tmp_path, frame, "w"), "--target", TARGET,
+        "--window", "w-cli", "--json", *CLI_COSTS,
+    )  # fmt: skip
+    assert json.loads(out)["measured_loss"] == 0.0
+    _unchanged_but_for_the_advice(before, snapshot(sqlite_uri, name))
+
+
+def test_probabilities_without_a_class_list_are_refused_and_change_nothing(
+    sqlite_uri: str,
+) -> None:
+    name = unique_name("no-class-list")
+    frame = _five_classes()
+    register_version(sqlite_uri, name, frame, val_loss=0.1, alias="champion", log_model=False)
+    probabilities = np.eye(5)[frame[TARGET].to_numpy() - 1]
+    before = snapshot(sqlite_uri, name)
+    advisor = Advisor(name, tracking_uri=sqlite_uri, cost=COST)
+    with pytest.raises(InvalidInputError, match=r"classes=model\.classes_") as refused:
+        advisor.advise(frame, labels=TARGET, predictions=probabilities, window="w1")
+    assert len(str(refused.value).splitlines()) == 1
+    assert snapshot(sqlite_uri, name) == before
+    # named after the classes, the same probabilities are right on every row
+    named = pd.DataFrame(probabilities, columns=[1, 2, 3, 4, 5])
+    assert advisor.advise(frame, labels=TARGET, predictions=named, window="w1").measured_loss == 0
+
+
+def test_other_versions_with_two_probability_columns_are_scored_not_skipped(
+    sqlite_uri: str,
+) -> None:
+    """Every version's ``predict`` returns n x 2 probabilities: the served one and the others
+    are all measured, through their own classes_."""
+    from sklearn.linear_model import LogisticRegression
+
+    name = unique_name("two-columns")
+    frame = make_frame(seed=5)
+    _proba_version(sqlite_uri, name, frame, LogisticRegression(), None)
+    _proba_version(sqlite_uri, name, make_frame(seed=6), LogisticRegression(), "champion")
+    measured = Advisor(name, tracking_uri=sqlite_uri, cost=COST).record(
+        frame, labels=TARGET, window="w1"
+    )
+    assert set(measured) == {"1", "2"}
+    assert all(0.0 <= loss < 0.2 for loss in measured.values()), measured
+
+
+def test_target_and_predictions_in_one_column_are_refused(sqlite_uri: str, tmp_path: Path) -> None:
+    name = unique_name("same-column")
+    frame = make_frame(seed=2)
+    register_version(sqlite_uri, name, frame, val_loss=0.1, alias="champion", log_model=False)
+    before = snapshot(sqlite_uri, name)
+    with pytest.raises(InvalidInputError, match=r"same column .*--predictions-col") as refused:
+        Advisor(name, tracking_uri=sqlite_uri, cost=COST).advise(
+            frame, labels=TARGET, predictions=TARGET, window="w1"
+        )
+    assert len(str(refused.value).splitlines()) == 1
+    _, err = _cli(
+        sqlite_uri, "advise", name, "--data", _data(tmp_path, frame, "w"), "--target", TARGET,
+        "--predictions-col", TARGET, "--window", "w1", *CLI_COSTS, expect=1,
+    )  # fmt: skip
+    _one_line_refusal(err, "same column", "--predictions-col")
+    assert snapshot(sqlite_uri, name) == before
+
+
+def test_a_failed_join_is_not_measured_and_says_so(sqlite_uri: str, tmp_path: Path) -> None:
+    """297 of 300 predictions missing: no loss of 3 rows is recorded or acted on; the advice
+    rests on drift alone and says why, on the API and the CLI; ``record`` refuses."""
+    name = unique_name("failed-join")
+    frame = make_frame(seed=2)
+    register_version(sqlite_uri, name, frame, val_loss=0.1, alias="champion", log_model=False)
+    window = frame.assign(pred=predictions_with_error(frame[TARGET], 0.4, seed=2))
+    window.loc[window.index[3:], "pred"] = np.nan
+    before = snapshot(sqlite_uri, name)
+    advisor = Advisor(name, tracking_uri=sqlite_uri, cost=COST)
+    rec = advisor.advise(window, labels=TARGET, predictions="pred", window="w-api")
+    assert rec.measured_loss is None
+    assert "not measured: measured on 3 of 300 rows" in rec.reason
+    assert any("297 of 300 rows dropped" in line for line in rec.evidence), rec.evidence
+    out, _ = _cli(
+        sqlite_uri, "advise", name, "--data", _data(tmp_path, window, "w"), "--target", TARGET,
+        "--predictions-col", "pred", "--window", "w-cli", "--json", *CLI_COSTS,
+    )  # fmt: skip
+    advice = json.loads(out)
+    assert advice["measured_loss"] is None
+    assert "3 of 300 rows" in advice["reason"]
+    after = snapshot(sqlite_uri, name)
+    _unchanged_but_for_the_advice(before, after)
+    with pytest.raises(InvalidInputError, match=r"nothing recorded: .*3 of 300 rows"):
+        advisor.record(window, labels=TARGET, predictions="pred", window="w-late")
+    assert snapshot(sqlite_uri, name) == after
+    # a few missing rows are dropped, counted and measured around
+    window = frame.assign(pred=predictions_with_error(frame[TARGET], 0.2, seed=2))
+    window.loc[window.index[:10], "pred"] = np.nan
+    rec = advisor.advise(window, labels=TARGET, predictions="pred", window="w-few")
+    assert rec.measured_loss is not None
+    assert any("10 of 300 rows dropped" in line for line in rec.evidence), rec.evidence
+
+
+# ------------------------------------------------------------------------- validation losses
+def _run_with(uri: str, name: str, frame: pd.DataFrame, log) -> str:
+    """Register a version of ``name`` (no model) whose run got ``log(client, run_id)``."""
+    client = client_for(uri)
+    experiment = client.get_experiment_by_name("training") or client.get_experiment(
+        client.create_experiment("training")
+    )
+    run_id = client.create_run(experiment.experiment_id).info.run_id
+    log(client, run_id)
+    client.set_terminated(run_id)
+    client.create_registered_model(name)
+    version = client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id).version
+    client.set_registered_model_alias(name, "champion", str(version))
+    return str(version)
+
+
+def _validation_line(evidence) -> str:
+    found = [line for line in evidence if line.startswith("validation loss ")]
+    assert found, evidence
+    return found[0]
+
+
+def test_the_references_own_loss_wins_over_autologs_epochs(sqlite_uri: str, tmp_path: Path) -> None:
+    """Autolog logged val_loss for epochs 1..50 (0.35 last), then log_reference(loss=0.20)
+    for the restored best weights: the advisor reads 0.20, and says so."""
+    from mlflow.entities import Metric
+
+    name = unique_name("autolog-epochs")
+    frame = make_frame(seed=2)
+
+    def log(client, run_id: str) -> None:
+        epochs = [Metric("val_loss", 0.9 - 0.011 * s, 1_000 + s, s) for s in range(1, 51)]
+        client.log_batch(run_id, metrics=epochs)
+        assert client.get_run(run_id).data.metrics["val_loss"] == pytest.approx(0.35)
+        log_reference(frame, target=TARGET, loss=0.20, run_id=run_id, tracking_uri=sqlite_uri)
+
+    _run_with(sqlite_uri, name, frame, log)
+    before = snapshot(sqlite_uri, name)
+    predictions = predictions_with_error(frame[TARGET], 0.2, seed=2)
+    rec = Advisor(name, tracking_uri=sqlite_uri, cost=COST).advise(
+        frame, labels=TARGET, predictions=predictions, window="w-api", candidate="none"
+    )
+    line = _validation_line(rec.evidence)
+    assert "'val_loss' = 0.2 as log_reference logged it" in line, line
+    assert "a loss" in line
+    out, _ = _cli(
+        sqlite_uri, "advise", name, "--data",
+        _data(tmp_path, frame.assign(pred=predictions), "w"), "--target", TARGET,
+        "--predictions-col", "pred", "--window", "w-cli", "--json", *CLI_COSTS,
+    )  # fmt: skip
+    assert "'val_loss' = 0.2 as log_reference logged it" in _validation_line(
+        json.loads(out)["evidence"]
+    )
+    _unchanged_but_for_the_advice(before, snapshot(sqlite_uri, name))
+    from mlflow_staleness.adapter import RegistryReader
+
+    [served] = RegistryReader(client_for(sqlite_uri)).versions(name)
+    assert served.val_loss == pytest.approx(0.20)
+
+
+def test_the_direction_belongs_to_the_key(sqlite_uri: str, tmp_path: Path) -> None:
+    """log_reference logged an accuracy; --loss-key val_error names a loss (0.10): read as 0.10,
+    not 0.90. An unknown key is refused without --metric, read with it."""
+    name = unique_name("key-direction")
+    frame = make_frame(seed=2)
+
+    def log(client, run_id: str) -> None:
+        log_reference(
+            frame, target=TARGET, loss=0.9, loss_name="val_accuracy", metric="accuracy",
+            run_id=run_id, tracking_uri=sqlite_uri,
+        )  # fmt: skip
+        client.log_metric(run_id, "val_error", 0.10)
+        client.log_metric(run_id, "quality", 0.8)
+
+    _run_with(sqlite_uri, name, frame, log)
+    from mlflow_staleness.adapter import RegistryReader
+
+    reader = RegistryReader(client_for(sqlite_uri))
+    assert reader.versions(name)[0].val_loss == pytest.approx(0.1)  # 1 - the reference's 0.9
+    [served] = reader.versions(name, loss_key="val_error")
+    assert served.val_loss == pytest.approx(0.10)
+    assert "'val_error' = 0.1 at step 0, direction from the key's name (a loss)" in (
+        served.val_source
+    )
+    window = frame.assign(pred=predictions_with_error(frame[TARGET], 0.1, seed=2))
+    data = _data(tmp_path, window, "w")
+    before = snapshot(sqlite_uri, name)
+    advisor = Advisor(name, tracking_uri=sqlite_uri, cost=COST, loss_key="quality")
+    with pytest.raises(InvalidInputError, match=r"loss key 'quality' .*--metric") as refused:
+        advisor.advise(window, labels=TARGET, predictions="pred", window="w1")
+    assert len(str(refused.value).splitlines()) == 1
+    _, err = _cli(
+        sqlite_uri, "advise", name, "--data", data, "--target", TARGET, "--predictions-col",
+        "pred", "--loss-key", "quality", "--window", "w1", *CLI_COSTS, expect=1,
+    )  # fmt: skip
+    _one_line_refusal(err, "'quality'", "--metric")
+    assert snapshot(sqlite_uri, name) == before
+    out, _ = _cli(
+        sqlite_uri, "advise", name, "--data", data, "--target", TARGET, "--predictions-col",
+        "pred", "--loss-key", "quality", "--metric", "accuracy", "--window", "w1", "--json",
+        *CLI_COSTS,
+    )  # fmt: skip
+    line = _validation_line(json.loads(out)["evidence"])
+    assert "'quality' = 0.8 at step 0, direction from the metric setting accuracy" in line, line
+    out, _ = _cli(
+        sqlite_uri, "advise", name, "--data", data, "--target", TARGET, "--predictions-col",
+        "pred", "--loss-key", "val_error", "--window", "w2", "--json", *CLI_COSTS,
+    )  # fmt: skip
+    assert "'val_error' = 0.1 at step 0" in _validation_line(json.loads(out)["evidence"])
+    _unchanged_but_for_the_advice(before, snapshot(sqlite_uri, name))
+
+
+# --------------------------------------------------------------------------------- the flag
+def _error_window(rate: float, seed: int) -> pd.DataFrame:
+    frame = make_frame(seed=seed)
+    return frame.assign(pred=predictions_with_error(frame[TARGET], rate, seed=seed))
+
+
+def test_a_lasting_level_clears_the_flag_and_the_fix_is_promoted(
+    sqlite_uri: str, tmp_path: Path
+) -> None:
+    """Error 0.05 -> 0.70 and staying there: flagged on PERSISTENT_WINDOWS - 1 windows (no
+    alias moved), then the new normal; the retrained v2 is promoted with --promote."""
+    name = unique_name("lasting-level")
+    register_version(
+        sqlite_uri, name, make_frame(seed=1), val_loss=0.05, alias="champion", log_model=False
+    )
+    advisor = Advisor(name, tracking_uri=sqlite_uri, cost=CHEAP_RETRAIN, set_alias="retrain-me")
+    rates = [0.05, 0.05, 0.70, 0.70, 0.70, 0.70]
+    warnings_seen = []
+    for index, rate in enumerate(rates):
+        rec = advisor.advise(
+            _error_window(rate, seed=10 + index), labels=TARGET, predictions="pred",
+            window=f"w{index}", apply=True,
+        )  # fmt: skip
+        warnings_seen.append(rec.loss_warning is not None)
+        if index == 2 + PERSISTENT_WINDOWS - 1:
+            assert any("new normal" in line for line in rec.evidence), rec.evidence
+    assert (
+        warnings_seen
+        == [False, False, *[True] * (PERSISTENT_WINDOWS - 1), False, False][: len(rates)]
+    )
+    assert rec.action == "retrain"
+    aliases = client_for(sqlite_uri).get_registered_model(name).aliases
+    assert str(aliases.get("retrain-me")) == "1"  # the flag no longer holds the alias back
+    register_version(sqlite_uri, name, make_frame(seed=3), val_loss=0.05, log_model=False)
+    before = snapshot(sqlite_uri, name)
+    out, _ = _cli(
+        sqlite_uri, "advise", name, "--data", _data(tmp_path, _error_window(0.7, 30), "w"),
+        "--target", TARGET, "--predictions-col", "pred", "--window", "w-fix", "--promote",
+        "--json", *CLI_COSTS,
+    )  # fmt: skip
+    advice = json.loads(out)
+    assert (advice["action"], advice["candidate_version"]) == ("promote", "2"), advice
+    assert advice["loss_warning"] is None
+    after = snapshot(sqlite_uri, name)
+    assert str(after["model"]["aliases"]["champion"]) == "2"
+    assert str(before["model"]["aliases"]["champion"]) == "1"
+
+
+def test_a_retrained_version_that_is_normal_is_promoted_under_the_flag(
+    sqlite_uri: str,
+) -> None:
+    """v2 registered while v1's loss jumps to 0.70: v2's own loss is normal, so the jump is
+    v1's, not the labels', and the promote is not held back."""
+    name = unique_name("normal-candidate")
+    register_version(
+        sqlite_uri, name, make_frame(seed=1), val_loss=0.05, alias="champion", log_model=False
+    )
+    advisor = Advisor(name, tracking_uri=sqlite_uri, cost=CHEAP_RETRAIN)
+    advisor.advise(_error_window(0.05, 10), labels=TARGET, predictions="pred", window="w0")
+    register_version(sqlite_uri, name, make_frame(seed=3), val_loss=0.05, log_model=False)
+    rec = advisor.advise(
+        _error_window(0.70, 11), labels=TARGET, predictions="pred", window="w1", apply=True
+    )
+    assert (rec.action, rec.candidate_version, rec.loss_warning) == ("promote", "2", None)
+    assert any("candidate v2" in line for line in rec.evidence), rec.evidence
+    assert str(client_for(sqlite_uri).get_registered_model(name).aliases["champion"]) == "2"
