@@ -352,7 +352,11 @@ class RegistryReader:
             # The reference's own loss wins over a metric history of the same key (autolog's
             # epochs, logged at later steps than log_reference's step 0): read from its tag.
             own = _reference_loss(tags) if key == reference_key else None
-            value = own if own is not None else run.data.metrics.get(key)
+            value = run.data.metrics.get(key)
+            if own is not None and (value is None or math.isfinite(value)):
+                value = own  # a non-finite value logged on the key still makes the loss bad
+            else:
+                own = None
             if value is None:
                 notes.append(f"no {key!r} metric on its run")
             elif not math.isfinite(value):
