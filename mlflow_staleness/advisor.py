@@ -344,10 +344,7 @@ class Advisor:
         result = evaluate(metric, labels, predictions, classes=classes)
         if result.thin:
             # too few rows to act on: no loss joins the history, the advice rests on drift alone
-            note = (
-                f"loss of v{served.version} not measured: {result.thin}; advised without it "
-                f"(fix the labels or predictions, e.g. the join, and advise again)"
-            )
+            note = f"loss of v{served.version} not measured: {result.thin}"
             return {}, (*result.notes, note)
         measured = {served.version: result.loss}
         notes = list(result.notes)
@@ -509,6 +506,11 @@ class Advisor:
             self._measure(ctx, features, y, p, served) if y is not None else ({}, ())
         )
         thin = next((n for n in read_as if n.startswith(f"loss of v{served.version} not")), "")
+        if thin:
+            thin += (
+                "; advised without it: fix the labels or predictions (e.g. their join) and "
+                "advise again"
+            )
         if evaluation is not None:
             metrics, key, greater = evaluation
             metric = served.metric or "error_rate"
@@ -633,7 +635,10 @@ class Advisor:
         measured, read_as = self._measure(ctx, features, y, p, served)
         if not measured:
             thin = "; ".join(n for n in read_as if n.startswith(f"loss of v{served.version} not"))
-            raise InvalidInputError(f"nothing recorded: {thin}")
+            raise InvalidInputError(
+                f"nothing recorded: {thin}; fix the labels or predictions (e.g. their join) and "
+                f"record again"
+            )
         now_ms = int(time.time() * 1000)
         record, _ = merge_window(
             ctx.state.history, window, now_ms, served_version=served.version, measured=measured

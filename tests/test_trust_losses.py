@@ -579,6 +579,7 @@ def test_a_failed_join_is_not_measured_and_says_so(sqlite_uri: str, tmp_path: Pa
     rec = advisor.advise(window, labels=TARGET, predictions="pred", window="w-api")
     assert rec.measured_loss is None
     assert "not measured: measured on 3 of 300 rows" in rec.reason
+    assert "advise again" in rec.reason  # the way forward
     assert any("297 of 300 rows dropped" in line for line in rec.evidence), rec.evidence
     out, _ = _cli(
         sqlite_uri, "advise", name, "--data", _data(tmp_path, window, "w"), "--target", TARGET,
@@ -591,6 +592,11 @@ def test_a_failed_join_is_not_measured_and_says_so(sqlite_uri: str, tmp_path: Pa
     _unchanged_but_for_the_advice(before, after)
     with pytest.raises(InvalidInputError, match=r"nothing recorded: .*3 of 300 rows"):
         advisor.record(window, labels=TARGET, predictions="pred", window="w-late")
+    _, err = _cli(
+        sqlite_uri, "record", name, "--window", "w-late", "--data", _data(tmp_path, window, "w"),
+        "--target", TARGET, "--predictions-col", "pred", expect=1,
+    )  # fmt: skip
+    _one_line_refusal(err, "nothing recorded", "3 of 300 rows", "record again")
     assert snapshot(sqlite_uri, name) == after
     # a few missing rows are dropped, counted and measured around
     window = frame.assign(pred=predictions_with_error(frame[TARGET], 0.2, seed=2))
