@@ -100,7 +100,11 @@ class Advisor:
     loss_key
         The validation-loss metric of the versions' runs; default: the stored one, else what
         ``log_reference`` recorded, else ``val_loss``, else the evaluation or autolog metric of
-        the loss (:mod:`mlflow_staleness.metric_names`).
+        the loss (:mod:`mlflow_staleness.metric_names`). The direction belongs to the key: the
+        reference's own key keeps the one ``log_reference`` recorded, a known score name
+        (``val_accuracy``) is read as ``1 - value``, a known loss name as it is, any other key
+        by ``metric``; without ``metric`` such a key is refused
+        (:func:`mlflow_staleness.metric_names.loss_key_direction`).
     metric
         How the loss is measured (``error_rate``, ``accuracy``, ``mae``, ``mse``, ``rmse``);
         default: the stored one, else what ``log_reference`` recorded, else what the logged
@@ -397,6 +401,12 @@ class Advisor:
             A column name of ``current_data`` or an array. With labels, the served version's loss
             on the window is measured and joins the history; its predictions come from
             ``predictions`` when given, else from loading the version through ``mlflow.pyfunc``.
+            Class probabilities (2-D) are read through the model's class list: a DataFrame's
+            column names, else the loaded model's ``classes_`` or signature output names
+            (:func:`mlflow_staleness.losses.evaluate`); labels and predictions must be different
+            columns. Rows with a missing label or prediction are dropped and counted; when fewer
+            than ``losses.MIN_ROWS`` rows or ``losses.MIN_SHARE`` of the window are left, no loss
+            is recorded and the advice rests on drift alone, saying so.
         window
             The window's label (a date, say); default: today's UTC date. Advising twice on the
             same window replaces its advice. A label that is an ISO 8601 date or date-time is

@@ -57,7 +57,9 @@ def log_reference(
     loss
         The validation loss (lower is better), logged as the metric ``loss_name``. A team that
         tracks a score where higher is better passes the score with ``greater_is_better=True``
-        (or passes ``1 - score`` as the loss).
+        (or passes ``1 - score`` as the loss). It is also recorded in the run tag
+        ``staleness.loss``, which the advisor reads before any metric history of the same key
+        (autolog's epochs log later steps than this one's step 0).
     loss_name
         The metric key the advisor reads (``--loss-key``).
     run_id
