@@ -784,3 +784,50 @@ def test_a_retrained_version_that_is_normal_is_promoted_under_the_flag(
     assert (rec.action, rec.candidate_version, rec.loss_warning) == ("promote", "2", None)
     assert any("candidate v2" in line for line in rec.evidence), rec.evidence
     assert str(client_for(sqlite_uri).get_registered_model(name).aliases["champion"]) == "2"
+
+
+def _signature_named_version(uri: str, name: str) -> None:
+    """A custom pyfunc whose ``predict`` returns 3 probabilities per row as a bare array, with no
+    ``classes_``: only its signature's output names (low, mid, high) say which is which."""
+    import warnings
+
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # MLflow's advice on type hints and input examples
+
+        class Levels(mlflow.pyfunc.PythonModel):
+            def predict(self, context, model_input, params=None):
+                x = np.asarray(model_input["x1"], dtype=float)
+                out = np.full((len(x), 3), 0.1)
+                out[np.arange(len(x)), np.digitize(x, [-0.5, 0.5])] = 0.8
+                return out
+
+        signature = ModelSignature(
+            Schema([ColSpec("double", c) for c in FEATURES]),
+            Schema([ColSpec("double", c) for c in ("low", "mid", "high")]),
+        )
+        with using(uri), mlflow.start_run() as run:
+            info = mlflow.pyfunc.log_model(
+                name="model", python_model=Levels(), signature=signature,
+                pip_requirements=PIP_REQUIREMENTS,
+            )  # fmt: skip
+        with using(uri):
+            version = mlflow.register_model(info.model_uri, name).version
+    client_for(uri).set_registered_model_alias(name, "champion", str(version))
+    client_for(uri).log_metric(run.info.run_id, "val_loss", 0.0)
+
+
+def test_probabilities_are_read_through_the_signatures_output_names(sqlite_uri: str) -> None:
+    name = unique_name("signature-classes")
+    _signature_named_version(sqlite_uri, name)
+    frame = make_frame(seed=4)
+    frame[TARGET] = np.array(["low", "mid", "high"])[np.digitize(frame["x1"], [-0.5, 0.5])]
+    before = snapshot(sqlite_uri, name)
+    rec = Advisor(name, tracking_uri=sqlite_uri, cost=COST, metric="error_rate").advise(
+        frame, labels=TARGET, window="w1"
+    )
+    assert rec.measured_loss == 0.0
+    assert any("class list ('low', 'mid', 'high')" in line for line in rec.evidence)
+    _unchanged_but_for_the_advice(before, snapshot(sqlite_uri, name))
