@@ -50,9 +50,8 @@ from mlflow_staleness.fingerprint import distance
 from mlflow_staleness.losses import (
     EVALUATION_KEYS,
     evaluate,
-    implausible,
+    loss_flag,
     loss_from_evaluation,
-    measure,
 )
 from mlflow_staleness.metric_names import OPTIMISTIC_WEIGHT, signature_kind
 from mlflow_staleness.plots import plot_history
@@ -102,7 +101,11 @@ class Advisor:
     loss_key
         The validation-loss metric of the versions' runs; default: the stored one, else what
         ``log_reference`` recorded, else ``val_loss``, else the evaluation or autolog metric of
-        the loss (:mod:`mlflow_staleness.metric_names`).
+        the loss (:mod:`mlflow_staleness.metric_names`). The direction belongs to the key: the
+        reference's own key keeps the one ``log_reference`` recorded, a known score name
+        (``val_accuracy``) is read as ``1 - value``, a known loss name as it is, any other key
+        by ``metric``; without ``metric`` such a key is refused
+        (:func:`mlflow_staleness.metric_names.loss_key_direction`).
     metric
         How the loss is measured (``error_rate``, ``accuracy``, ``mae``, ``mse``, ``rmse``);
         default: the stored one, else what ``log_reference`` recorded, else what the logged
@@ -269,10 +272,24 @@ class Advisor:
                 f"current_data must be a pandas DataFrame, got {type(data).__name__}"
             )
         drop = []
+        if isinstance(labels, str) and isinstance(predictions, str) and labels == predictions:
+            raise InvalidInputError(
+                f"labels and predictions name the same column {labels!r}: its loss against "
+                f"itself is 0 whatever the model does. Name the served version's predictions "
+                f"column with --predictions-col (predictions=), or leave it out to load the "
+                f"version and predict"
+            )
 
         def column_or_array(value: Any, what: str) -> np.ndarray | None:
             if value is None:
                 return None
+            if what == "predictions" and isinstance(value, pd.DataFrame) and value.shape[1] > 1:
+                # class probabilities: the column names are the class list (losses.evaluate)
+                if len(value) != len(data):
+                    raise InvalidInputError(
+                        f"{what} has {len(value)} rows for {len(data)} rows of data"
+                    )
+                return value
             if isinstance(value, str):
                 if value not in data.columns:
                     raise InvalidInputError(
@@ -321,10 +338,16 @@ class Advisor:
         # Given predictions are the served version's only; versions are loaded (and then the
         # other versions scored too) only when none were given.
         load = predictions is None
+        classes = None
         if load:
-            predictions = self._scorer.predict(served.version, features)
-        result = evaluate(metric, labels, predictions)
+            predictions, classes = self._scorer.predict_with_classes(served.version, features)
+        result = evaluate(metric, labels, predictions, classes=classes)
+        if result.thin:
+            # too few rows to act on: no loss joins the history, the advice rests on drift alone
+            note = f"loss of v{served.version} not measured: {result.thin}"
+            return {}, (*result.notes, note)
         measured = {served.version: result.loss}
+        notes = list(result.notes)
         if load and self.score_versions:
             others = [
                 v
@@ -333,14 +356,18 @@ class Advisor:
             ][: self.score_versions]
             for version in others:
                 try:
-                    scored = self._scorer.predict(version.version, features)
-                    loss = measure(version.metric or metric, labels, scored)
-                except InvalidInputError:
+                    scored, classes = self._scorer.predict_with_classes(version.version, features)
+                    other = evaluate(version.metric or metric, labels, scored, classes=classes)
+                except InvalidInputError as exc:
                     # another version that cannot be loaded, or whose predictions do not match
-                    # the labels' type, adds no evidence
+                    # the labels, adds no evidence: said, never skipped silently
+                    notes.append(f"v{version.version} not scored on this window: {exc}")
                     continue
-                measured[version.version] = loss
-        return measured, result.notes
+                if other.thin:
+                    notes.append(f"v{version.version} not scored on this window: {other.thin}")
+                    continue
+                measured[version.version] = other.loss
+        return measured, tuple(notes)
 
     # ------------------------------------------------------------------ the API
     def advise(
@@ -370,6 +397,12 @@ class Advisor:
             A column name of ``current_data`` or an array. With labels, the served version's loss
             on the window is measured and joins the history; its predictions come from
             ``predictions`` when given, else from loading the version through ``mlflow.pyfunc``.
+            Class probabilities (2-D) are read through the model's class list: a DataFrame's
+            column names, else the loaded model's ``classes_`` or signature output names
+            (:func:`mlflow_staleness.losses.evaluate`); labels and predictions must be different
+            columns. Rows with a missing label or prediction are dropped and counted; when fewer
+            than ``losses.MIN_ROWS`` rows or ``losses.MIN_SHARE`` of the window are left, no loss
+            is recorded and the advice rests on drift alone, saying so.
         window
             The window's label (a date, say); default: today's UTC date. Advising twice on the
             same window replaces its advice. A label that is an ISO 8601 date or date-time is
@@ -478,6 +511,12 @@ class Advisor:
         measured, read_as = (
             self._measure(ctx, features, y, p, served) if y is not None else ({}, ())
         )
+        thin = next((n for n in read_as if n.startswith(f"loss of v{served.version} not")), "")
+        if thin:
+            thin += (
+                "; advised without it: fix the labels or predictions (e.g. their join) and "
+                "advise again"
+            )
         if evaluation is not None:
             metrics, key, greater = evaluation
             metric = served.metric or "error_rate"
@@ -504,9 +543,6 @@ class Advisor:
             measured=measured,
             drift=drift,
         )
-        warning = _implausible_loss(served, history, record)
-        if warning is not None:  # a loss that is likely a data error moves nothing
-            apply = False
         later = [r.window for r in history if r.seq > record.seq]
         note = ctx.note
         if later:
@@ -520,6 +556,12 @@ class Advisor:
             note = f"{note}; {late}" if note else late
             apply = False
             candidate = "none" if candidate is None else candidate
+        judged = _candidate(candidate, ctx.versions, served, history, self.model_name)
+        warning, lifted = _implausible_loss(served, history, record, judged)
+        if warning is not None:  # a loss that is likely a data error moves nothing
+            apply = False
+        if lifted:
+            read_as = (*read_as, lifted)
         rec = compute_advice(
             model_name=self.model_name,
             versions=ctx.versions,
@@ -530,10 +572,10 @@ class Advisor:
             cost=ctx.settings.cost,
             strategy=ctx.settings.strategy,
             alias=ctx.settings.alias,
-            note="; ".join(n for n in (note, hint) if n),
+            note="; ".join(n for n in (note, hint, thin) if n),
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
-            candidate=_candidate(candidate, ctx.versions, served, history, self.model_name),
+            candidate=judged,
             loss_notes=read_as,
             loss_warning=warning,
         )
@@ -597,7 +639,13 @@ class Advisor:
             served = _settle_metric(
                 served, self._reader().signature(self.model_name, served.version)
             )
-        measured, _ = self._measure(ctx, features, y, p, served)
+        measured, read_as = self._measure(ctx, features, y, p, served)
+        if not measured:
+            thin = "; ".join(n for n in read_as if n.startswith(f"loss of v{served.version} not"))
+            raise InvalidInputError(
+                f"nothing recorded: {thin}; fix the labels or predictions (e.g. their join) and "
+                f"record again"
+            )
         now_ms = int(time.time() * 1000)
         record, _ = merge_window(
             ctx.state.history, window, now_ms, served_version=served.version, measured=measured
@@ -816,9 +864,13 @@ def _state_evidence(
         served.optimistic or served.metric_source not in (None, "log_reference")
     ):
         used.append(f"validation loss {served.val_source}")
+    # the key, step and direction the validation loss was read with: always in the evidence
+    read = (f"validation loss {served.val_source}",) if served.val_source else ()
     if not used:
+        if read and read[0] not in rec.evidence:
+            return dataclasses.replace(rec, evidence=(*rec.evidence, *read))
         return rec
-    evidence = (*rec.evidence, *used)
+    evidence = (*rec.evidence, *(r for r in read if r not in used), *used)
     confidence, uncertainty = rec.confidence, rec.uncertainty
     if served.optimistic and served.val_loss is not None:
         confidence *= OPTIMISTIC_WEIGHT
@@ -913,7 +965,9 @@ def _candidate(
     judged = {
         str(r.advice.get("candidate_version"))
         for r in history
-        if r.advice is not None and r.advice.get("candidate_version") is not None
+        if r.advice is not None
+        and r.advice.get("candidate_version") is not None
+        and not r.advice.get("loss_warning")  # a flagged advice moved nothing: judge it again
     }
     served_before = {r.served_version for r in history if r.served_version}
     newer = [
@@ -928,23 +982,34 @@ def _candidate(
 
 
 def _implausible_loss(
-    served: VersionEvidence, history: Sequence[WindowRecord], current: WindowRecord
-) -> str | None:
-    """A warning when the served version's loss on ``current`` is implausible against what it
-    showed before: its validation loss and its losses on the windows before ``current``
-    (:func:`mlflow_staleness.losses.implausible`). Losses flagged before do not count."""
+    served: VersionEvidence,
+    history: Sequence[WindowRecord],
+    current: WindowRecord,
+    candidate: VersionEvidence | None = None,
+) -> tuple[str | None, str]:
+    """``(warning, note)`` for the served version's loss on ``current``, against its validation
+    loss and its losses on the windows before (:func:`mlflow_staleness.losses.loss_flag`): a
+    flagged loss is no new normal until its level persists; a candidate judged now whose loss
+    (on ``current``, else its validation loss) is normal lifts the flag."""
     loss = current.measured.get(served.version)
     if loss is None:
-        return None
-    seen = [served.val_loss] if served.val_loss is not None else []
-    seen += [
-        r.measured[served.version]
-        for r in history
-        if r.seq < current.seq
-        and served.version in r.measured
-        and not (r.advice or {}).get("loss_warning")  # a flagged loss is no new normal
+        return None, ""
+    earlier = [
+        (r.measured[served.version], bool((r.advice or {}).get("loss_warning")))
+        for r in sorted(history, key=lambda r: r.seq)
+        if r.seq < current.seq and served.version in r.measured
     ]
-    return implausible(served.metric or "error_rate", loss, seen)
+    candidate_loss = None
+    if candidate is not None:
+        candidate_loss = current.measured.get(candidate.version, candidate.val_loss)
+    return loss_flag(
+        served.metric or "error_rate",
+        loss,
+        served.val_loss,
+        earlier,
+        candidate=None if candidate is None else f"v{candidate.version}",
+        candidate_loss=candidate_loss,
+    )
 
 
 def _window_label(window: str | None) -> str:

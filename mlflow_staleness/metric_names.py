@@ -58,16 +58,24 @@ ValidationLoss(loss=0.09999999999999998, source="'training_accuracy_score' of tr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mlflow_staleness.exceptions import InvalidInputError
+from mlflow_staleness.losses import METRICS
+
 __all__ = [
     "CLASSIFICATION_NAMES",
+    "LOSS_WORDS",
     "OPTIMISTIC_WEIGHT",
     "REGRESSION_NAMES",
+    "SCORE_WORDS",
     "MetricValue",
     "ValidationLoss",
     "estimator_kind",
+    "key_direction",
+    "loss_key_direction",
     "loss_kind",
     "signature_kind",
     "validation_loss",
@@ -258,3 +266,130 @@ def validation_loss(kind: str, metrics: Iterable[MetricValue]) -> ValidationLoss
                 source += " (training data: optimistic)"
             return ValidationLoss(loss, source, optimistic)
     return None
+
+
+# ---------------------------------------------------------------------------------- directions
+#: Words in a metric key that name a score (greater is better): the key is read as ``1 - value``.
+SCORE_WORDS = frozenset(
+    {
+        "accuracy",
+        "acc",
+        "auc",
+        "auroc",
+        "roc",
+        "f1",
+        "fbeta",
+        "r2",
+        "precision",
+        "recall",
+        "score",
+        "sensitivity",
+        "specificity",
+        "iou",
+        "dice",
+        "map",
+        "ndcg",
+        "top1",
+        "top5",
+        "kappa",
+        "mcc",
+        "jaccard",
+    }
+)
+#: Words in a metric key that name a loss (lower is better): the key is read as it is.
+LOSS_WORDS = frozenset(
+    {
+        "loss",
+        "error",
+        "err",
+        "errors",
+        "mae",
+        "mse",
+        "rmse",
+        "msle",
+        "rmsle",
+        "mape",
+        "smape",
+        "logloss",
+        "deviance",
+        "perplexity",
+        "hinge",
+        "crossentropy",
+        "nll",
+        "brier",
+        "wer",
+        "cer",
+        "cost",
+        "misclassification",
+    }
+)
+#: Words that turn a name's direction around (scikit-learn's ``neg_mean_squared_error``): such a
+#: key's direction is not guessed.
+_FLIPPED = frozenset({"neg", "negative", "inverse", "inv", "one", "minus"})
+
+
+def _words(key: str) -> set[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", key)
+    return {w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w}
+
+
+def key_direction(key: str) -> bool | None:
+    """Whether the metric ``key`` names a score (True: greater is better), a loss (False), or
+    nothing known (None: its words name neither, or both, or a turned direction).
+
+    >>> key_direction("val_loss"), key_direction("val_accuracy"), key_direction("valAUC")
+    (False, True, True)
+    >>> key_direction("val_error"), key_direction("training_r2_score")
+    (False, True)
+    >>> key_direction("my_metric") is None, key_direction("neg_mean_squared_error") is None
+    (True, True)
+    """
+    words = _words(str(key))
+    if words & _FLIPPED:
+        return None
+    score, loss = bool(words & SCORE_WORDS), bool(words & LOSS_WORDS)
+    if score == loss:
+        return None
+    return score
+
+
+def loss_key_direction(
+    key: str, *, metric: str | None, reference: tuple[str, bool] | None = None
+) -> tuple[bool, str]:
+    """The direction of the validation-loss ``key`` (``greater_is_better``) and what says it.
+
+    The direction belongs to the key, first found wins: the reference's own key keeps the
+    direction ``log_reference`` recorded with it (``reference``: its key and direction); a key
+    whose name is a known score is read as ``1 - value``, a known loss as it is; any other key
+    takes the direction of the ``metric`` setting (``--metric accuracy``: a score). An unknown
+    key without a metric setting is refused.
+
+    >>> loss_key_direction("val_error", metric=None, reference=("val_acc", True))
+    (False, "the key's name (a loss)")
+    >>> loss_key_direction("val_acc", metric=None, reference=("val_acc", True))
+    (True, 'log_reference (a score: read as 1 - value)')
+    >>> loss_key_direction("quality", metric="accuracy")
+    (True, 'the metric setting accuracy (a score: read as 1 - value)')
+    >>> loss_key_direction("quality", metric=None)
+    Traceback (most recent call last):
+    ...
+    mlflow_staleness.exceptions.InvalidInputError: loss key 'quality' does not say whether lower or higher is better (its name is no known loss or score): say how it is measured with --metric (error_rate, mae, mse or rmse for a loss; accuracy for a score), or name a key such as val_loss or val_accuracy with --loss-key
+    """  # noqa: E501
+
+    def said(greater: bool, source: str) -> tuple[bool, str]:
+        how = "a score: read as 1 - value" if greater else "a loss"
+        return greater, f"{source} ({how})"
+
+    if reference is not None and reference[0] == key:
+        return said(reference[1], "log_reference")
+    named = key_direction(key)
+    if named is not None:
+        return said(named, "the key's name")
+    if metric in METRICS:
+        return said(METRICS[metric][1], f"the metric setting {metric}")
+    raise InvalidInputError(
+        f"loss key {key!r} does not say whether lower or higher is better (its name is no "
+        f"known loss or score): say how it is measured with --metric (error_rate, mae, mse or "
+        f"rmse for a loss; accuracy for a score), or name a key such as val_loss or "
+        f"val_accuracy with --loss-key"
+    )

@@ -246,6 +246,7 @@ def test_log_reference_with_a_run_id(tracking_uri: str) -> None:
         "staleness.loss_key": "val_accuracy",
         "staleness.metric": "accuracy",
         "staleness.greater_is_better": "true",  # the default direction of accuracy
+        "staleness.loss": "0.9",  # the reference's own loss, read before any metric history
         "staleness.target": TARGET,
     }
     assert [a.path for a in client.list_artifacts(run_id, "staleness")] == [

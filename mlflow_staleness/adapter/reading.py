@@ -41,6 +41,7 @@ from mlflow_staleness.losses import to_loss
 from mlflow_staleness.metric_names import (
     TRAINING_PREFIX,
     MetricValue,
+    loss_key_direction,
     loss_kind,
     validation_loss,
 )
@@ -341,18 +342,37 @@ class RegistryReader:
         elif run is not None and run.info.lifecycle_stage == "deleted":
             notes.append(f"source run {version.run_id} is deleted")
             run, deleted = None, True
+        read = ""  # the value, step and direction the validation loss was read with
         if run is not None:
             tags = run.data.tags
-            key = loss_key or tags.get("staleness.loss_key") or "val_loss"
-            greater = tags.get("staleness.greater_is_better", "false") == "true"
+            reference_key = tags.get("staleness.loss_key")
+            key = loss_key or reference_key or "val_loss"
+            reference = None
+            if reference_key:
+                recorded = tags.get("staleness.greater_is_better", "false") == "true"
+                reference = (reference_key, recorded)
+            # The reference's own loss wins over a metric history of the same key (autolog's
+            # epochs, logged at later steps than log_reference's step 0): read from its tag.
+            own = _reference_loss(tags) if key == reference_key else None
             value = run.data.metrics.get(key)
+            if own is not None and (value is None or math.isfinite(value)):
+                value = own  # a non-finite value logged on the key still makes the loss bad
+            else:
+                own = None
             if value is None:
                 notes.append(f"no {key!r} metric on its run")
             elif not math.isfinite(value):
                 notes.append(f"its {key!r} metric is {value}")
                 bad_loss = f"{key!r} is {value}"
             else:
+                greater, said = loss_key_direction(key, metric=metric, reference=reference)
                 val_loss = to_loss(value, greater_is_better=greater)
+                at = (
+                    "as log_reference logged it"
+                    if own is not None
+                    else f"at step {_step(run, key)}"
+                )
+                read = f" = {value:g} {at}, direction from {said}"
             columns = _reference_columns(run.inputs.dataset_inputs if run.inputs else [])
             target = tags.get("staleness.target")
             if columns and target:
@@ -368,7 +388,9 @@ class RegistryReader:
             else:
                 latest = max(values, key=lambda m: (m.step, m.timestamp))
                 if math.isfinite(latest.value):
-                    val_loss = float(latest.value)
+                    greater, said = loss_key_direction(key, metric=metric)
+                    val_loss = to_loss(latest.value, greater_is_better=greater)
+                    read = f" = {latest.value:g} at step {latest.step}, direction from {said}"
                 else:
                     notes.append(f"its {key!r} metric is {latest.value}")
                     bad_loss = f"{key!r} is {latest.value}"
@@ -376,7 +398,8 @@ class RegistryReader:
         val_source, optimistic = None, False
         if val_loss is not None:
             optimistic = key.startswith(TRAINING_PREFIX)
-            val_source = f"{key!r} of training run {version.run_id}" if run is not None else None
+            where = f"training run {version.run_id}" if run is not None else "its logged model"
+            val_source = f"{key!r}{read} of {where}"
             if optimistic:
                 val_source = f"{val_source} (training data: optimistic)"
         kind, kind_source = metric, "the metric setting" if metric else None
@@ -625,6 +648,25 @@ def _parse_mlmodel(text: str) -> ModelSignatureInfo | None:
             output_type = (first.get("tensor-spec") or {}).get("dtype")
     flavors = tuple(map(str, data.get("flavors") or {}))
     return ModelSignatureInfo(columns, output_type, output_name, flavors)
+
+
+#: The run tag in which ``log_reference`` records the reference's own loss, as logged.
+REFERENCE_LOSS_TAG = "staleness.loss"
+
+
+def _reference_loss(tags: dict) -> float | None:
+    """The loss ``log_reference`` recorded in its tag (None for a reference logged before the
+    tag existed, or a tag that is not a number)."""
+    try:
+        return float(tags[REFERENCE_LOSS_TAG])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _step(run, key: str) -> int:
+    """The step of the latest value of ``key`` that the run's data holds (0 when not known)."""
+    found = [m for m in getattr(run.data, "_metric_objs", []) if m.key == key]
+    return max((int(m.step or 0) for m in found), default=0)
 
 
 def _unprepared(run, loss_key: str | None) -> bool:

@@ -21,7 +21,7 @@ from mlflow.entities import DatasetInput, InputTag, Metric, RunTag
 
 from mlflow_staleness.adapter.budget import KEY_BUDGET, WriteBudgetError, budget_of
 from mlflow_staleness.adapter.connection import mlflow_errors, tracking_uri_of
-from mlflow_staleness.adapter.reading import FINGERPRINT_PATH
+from mlflow_staleness.adapter.reading import FINGERPRINT_PATH, REFERENCE_LOSS_TAG
 from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.fingerprint import DataFingerprint
 from mlflow_staleness.losses import METRICS
@@ -57,7 +57,9 @@ def log_reference(
     loss
         The validation loss (lower is better), logged as the metric ``loss_name``. A team that
         tracks a score where higher is better passes the score with ``greater_is_better=True``
-        (or passes ``1 - score`` as the loss).
+        (or passes ``1 - score`` as the loss). It is also recorded in the run tag
+        ``staleness.loss``, which the advisor reads before any metric history of the same key
+        (autolog's epochs log later steps than this one's step 0).
     loss_name
         The metric key the advisor reads (``--loss-key``).
     run_id
@@ -141,6 +143,9 @@ def log_reference(
         metrics = []
         if loss is not None:
             metrics.append(Metric(loss_name, float(loss), _now_ms(), 0))
+            # the reference's own loss, read back before any metric history of the same key
+            # (autolog's epochs log later steps than this step 0)
+            tags.append(RunTag(REFERENCE_LOSS_TAG, repr(float(loss))))
         client.log_batch(run_id, metrics=metrics, tags=tags)
     return fingerprint
 

@@ -47,7 +47,17 @@ class VersionScorer:
         return self._models[version]
 
     def predict(self, version: str, features: pd.DataFrame) -> np.ndarray:
-        """The version's predictions on ``features``; a clear error if it cannot be loaded."""
+        """The version's predictions on ``features``: one per row, or one row of class
+        probabilities per row (2-D, never flattened); a clear error if it cannot be loaded."""
+        return self.predict_with_classes(version, features)[0]
+
+    def predict_with_classes(
+        self, version: str, features: pd.DataFrame
+    ) -> tuple[np.ndarray, tuple | None]:
+        """The version's predictions (as :meth:`predict`), and, when they are 2-D (class
+        probabilities), the model's own class list: the output's column names, else the
+        underlying model's ``classes_``, else the signature's output names; None when nothing
+        says it."""
         uri = f"models:/{self.model_name}/{version}"
         model = self._load(version)
         lost = [c for c in _input_names(model) if c not in features.columns]
@@ -65,7 +75,41 @@ class VersionScorer:
             raise InvalidInputError(
                 f"{uri} failed to predict on the current data: {said[:200]}"
             ) from exc
-        return np.asarray(predictions).ravel()
+        columns = getattr(predictions, "columns", None)
+        array = np.asarray(predictions)
+        if array.ndim == 2 and array.shape[1] == 1:
+            return array.ravel(), None
+        if array.ndim != 2:
+            return array, None  # one per row (or a shape the measurement refuses)
+        if columns is not None and not isinstance(columns, pd.RangeIndex):
+            return array, tuple(_plain(c) for c in columns)
+        return array, _model_classes(model, array.shape[1])
+
+
+def _plain(value: object) -> object:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _model_classes(model: object, k: int) -> tuple | None:
+    """The class list of a loaded pyfunc model with ``k`` outputs per row: the underlying
+    model's ``classes_`` (scikit-learn, or a custom model that keeps one), else the signature's
+    output column names; None when neither has ``k`` entries."""
+    raw = None
+    for unwrap in ("get_raw_model", "unwrap_python_model"):
+        try:
+            raw = getattr(model, unwrap)()
+            break
+        except Exception:  # not this kind of model
+            continue
+    found = getattr(raw, "classes_", None) if raw is not None else None
+    if found is not None and np.ndim(found) == 1 and len(found) == k:
+        return tuple(_plain(c) for c in np.asarray(found).tolist())
+    try:
+        schema = model.metadata.get_output_schema()  # type: ignore[attr-defined]
+        names = schema.input_names() if schema is not None and schema.has_input_names() else []
+    except Exception:  # no signature, or a tensor one
+        return None
+    return tuple(str(n) for n in names) if len(names) == k else None
 
 
 def _input_names(model: object) -> list[str]:

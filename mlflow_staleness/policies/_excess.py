@@ -132,7 +132,8 @@ def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLe
     has_model = present.any(axis=0)
     youngest = T - 1 - np.argmax(present[::-1], axis=0)
     youngest_loss = before[youngest, np.arange(span.size)]
-    # (where no model was measured, ``youngest`` means nothing and ``typical`` is taken below)
+    # a window no model was measured on has no youngest model (its age is then meaningless and
+    # its estimate unused): its index is clipped, never a negative index out of the curve
     estimated = youngest_loss - curve[np.clip(span - youngest, 0, len(curve) - 1)]
     level[span] = np.where(has_model, estimated, typical)
     level[exact_u] = exact_v
