@@ -546,7 +546,9 @@ def test_a_rejected_version_read_back_from_mlflow_stays_out(
     name = _world(sqlite_uri, "eligible")
     client = client_for(sqlite_uri)
     run_id = client.get_model_version(name, "2").run_id
-    client.log_metric(run_id, "val_loss", 0.9, step=1)  # v2 is weak now
+    # v2 is weak now: its reference loss (which wins over the metric history) says so
+    client.log_metric(run_id, "val_loss", 0.9, step=1)
+    client.set_tag(run_id, "staleness.loss", "0.9")
     frame, data = _data(tmp_path)
     before = snapshot(sqlite_uri, name)["model"]["aliases"]
     for window in ("w2", "w3", "w4"):
