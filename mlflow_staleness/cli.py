@@ -619,15 +619,18 @@ def history(ctx: click.Context, model: str, **options: Any) -> None:
     if not rows:
         _say(ctx, f"no advice recorded for {model!r} yet")
         return
+    # the window column is as wide as the longest label: a label cut short would name another
+    # window than the one every other surface names
+    width = max(20, *(len(row["window"]) for row in rows))
     _echo(
-        f"{'window':<20} {'ver':>4} {'action':<22} {'cost/window':>12} {'accumulated':>12} "
+        f"{'window':<{width}} {'ver':>4} {'action':<22} {'cost/window':>12} {'accumulated':>12} "
         f"{'conf':>5}"
     )
     for row in rows:
         cost = row.get("cost_per_step")
         acc = row.get("accumulated_cost")
         _echo(
-            f"{row['window'][:20]:<20} {row['version']:>4} {row['action']:<22} "
+            f"{row['window']:<{width}} {row['version']:>4} {row['action']:<22} "
             f"{_money(cost):>12} {_money(acc):>12} {row['confidence']:>5.2f}"
         )
 
