@@ -100,4 +100,3 @@ def order_windows(labels: Sequence[str]) -> list[str]:
         else:
             out.append(label)
     return out
-

@@ -131,7 +131,9 @@ def _surfaces(uri: str, name: str, advisor: Advisor, tmp_path) -> dict[str, str]
     out = CliRunner().invoke(main, ["report", name, "--out", str(report), "--tracking-uri", uri])
     assert out.exit_code == 0, out.stderr
     text = report.read_text(encoding="utf-8")
-    found["report (CLI)"] = next(w for w in {h["window"] for h in history} if f"window {w} ·" in text)
+    found["report (CLI)"] = next(
+        w for w in {h["window"] for h in history} if f"window {w} ·" in text
+    )
     shot = snapshot(uri, name)
     summary = shot["model"]["tags"]["staleness.summary"]
     found["summary tag"] = summary.split(" on window ", 1)[1].split(": ", 1)[0]
