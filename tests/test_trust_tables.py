@@ -19,6 +19,7 @@ Against a real SQLite store (``sqlite_uri``) through the API and the CLI, with
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -41,6 +42,7 @@ from mlflow_staleness.advice import WindowRecord, merge_window
 from mlflow_staleness.advice_log import advice_fact, assemble
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.cli import main
+from mlflow_staleness.exceptions import InvalidInputError
 from mlflow_staleness.windows import as_time, normalise, order_windows
 
 COST = CostModel(compute_cost=100, error_cost=1.0, predictions_per_step=100, currency="EUR")
@@ -188,3 +190,197 @@ def test_every_surface_names_the_same_current_window_for_generated_labels(
         assert set(surfaces.values()) == {_current_by_arrival(labels)}, surfaces
     finally:
         os.chdir(here)
+
+
+# ---------------------------------------------------------------------------------- bounded reads
+#: Peak memory a refused read may reach in a subprocess (the CLI with MLflow imported takes
+#: about 200 MB before it reads anything; parsing a 39 MB history took 1.2 GB before the bound).
+MEMORY_BOUND_MB = 400
+
+
+def _advised(uri: str) -> tuple[str, Advisor, str]:
+    """A model advised on two windows; its advisor run id."""
+    name, advisor = _model(uri)
+    for seed, label in enumerate(["w1", "w2"], start=1):
+        _advise(advisor, label, seed=seed)
+    run_id = RegistryReader(client_for(uri)).advisor_state(name).run_id
+    return name, advisor, run_id
+
+
+def _plant(uri: str, run_id: str, path: str, payload: bytes, tmp_path) -> None:
+    """Replace the artifact ``path`` of the run with ``payload`` (as anyone with write access
+    to the run could)."""
+    folder, _, file_name = path.rpartition("/")
+    local = tmp_path / "plant" / file_name
+    local.parent.mkdir(exist_ok=True)
+    local.write_bytes(payload)
+    client_for(uri).log_artifact(run_id, str(local), artifact_path=folder or None)
+
+
+def _big_history(name: str, megabytes: int) -> bytes:
+    """A ``history.json`` cache of the advisor's own format, ``megabytes`` large (as text: the
+    test itself stays small)."""
+    entry = (
+        '"a{i:08d}": {{"format": 2, "kind": "advice", "id": "a{i:08d}", "written_ms": 1, '
+        '"window": "w", "first_seen_ms": 1, "served_version": "1", "measured": {{"1": 0.1}}, '
+        '"drift": {{"1": 0.01}}, "advice": {{"advice_id": "a{i:08d}", "reason": "{pad}"}}}}'
+    )
+    count = megabytes * 1_000_000 // 300 + 1
+    entries = ",\n".join(entry.format(i=i, pad="x" * 80) for i in range(count))
+    head = json.dumps({"format": 2, "model": name, "measurement": {}})[:-1]
+    return f'{head}, "advice": {{{entries}}}}}'.encode()
+
+
+_MEASURED_CLI = """
+import runpy, sys
+sys.argv = ["mlflow-staleness", *sys.argv[1:]]
+try:
+    runpy.run_module("mlflow_staleness.cli", run_name="__main__")
+finally:
+    # VmHWM: the peak resident memory of this program (ru_maxrss would include the memory of
+    # the test process it was forked from)
+    status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+    print(f"peak-rss-mb {int(status) // 1024}", file=sys.stderr)
+"""
+
+
+def _cli_measured(*args: str) -> tuple[int, str, int]:
+    """Run the CLI in a subprocess: exit code, its stderr without the measurement, peak MB."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURED_CLI, *args], capture_output=True, text=True, timeout=300
+    )
+    lines = result.stderr.strip().splitlines()
+    peak = int(lines[-1].split()[-1])
+    return result.returncode, "\n".join(lines[:-1]), peak
+
+
+def test_an_oversized_history_is_refused_before_it_is_parsed(sqlite_uri, tmp_path) -> None:
+    name, advisor, run_id = _advised(sqlite_uri)
+    payload = _big_history(name, 39)
+    assert len(payload) > 39_000_000
+    _plant(sqlite_uri, run_id, "history.json", payload, tmp_path)
+    before = snapshot(sqlite_uri, name)
+    expected = (
+        rf"history.json of the advisor run {run_id} is {len(payload):,} bytes, more than the "
+        rf"16,777,216 bytes the advisor reads; it was not parsed\. If the advisor wrote it .*"
+        rf"set MLFLOW_STALENESS_MAX_HISTORY_BYTES above its size; else it was replaced: delete "
+        rf"the advisor run \(mlflow runs delete --run-id {run_id}\) to start a new history"
+    )
+    for call in (advisor.history, advisor.report, lambda: _advise(advisor, "w3", seed=3)):
+        with pytest.raises(InvalidInputError, match=expected):
+            call()
+    code, stderr, peak = _cli_measured("history", name, "--tracking-uri", sqlite_uri)
+    assert code == 1, stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert re.search(expected, stderr), stderr
+    assert peak < MEMORY_BOUND_MB, f"{peak} MB"
+    out = CliRunner().invoke(main, ["report", name, "--out", str(tmp_path / "r.html"),
+                                    "--tracking-uri", sqlite_uri])  # fmt: skip
+    assert out.exit_code == 1, out.stderr
+    assert re.search(expected, out.stderr), out.stderr
+    assert not (tmp_path / "r.html").exists()
+    assert snapshot(sqlite_uri, name) == before
+
+
+def test_a_history_over_the_limit_the_environment_sets_is_refused(
+    sqlite_uri, tmp_path, monkeypatch
+) -> None:
+    name, advisor, _ = _advised(sqlite_uri)
+    before = snapshot(sqlite_uri, name)
+    monkeypatch.setenv("MLFLOW_STALENESS_MAX_HISTORY_BYTES", "100")
+    with pytest.raises(InvalidInputError, match=r"history\.json .* more than the 100 bytes"):
+        advisor.history()
+    monkeypatch.setenv("MLFLOW_STALENESS_MAX_HISTORY_BYTES", "lots")
+    out = CliRunner().invoke(main, ["history", name, "--tracking-uri", sqlite_uri])
+    assert out.exit_code == 1
+    assert out.stderr.strip() == (
+        "error: MLFLOW_STALENESS_MAX_HISTORY_BYTES must be a whole number of bytes above 0, "
+        "got 'lots'; unset it to use the default of 16,777,216"
+    )
+    monkeypatch.setenv("MLFLOW_STALENESS_MAX_HISTORY_BYTES", str(50 * 1024 * 1024))
+    assert [h["window"] for h in advisor.history()] == ["w1", "w2"]
+    assert snapshot(sqlite_uri, name) == before
+
+
+def test_an_over_nested_history_is_refused_before_it_is_parsed(sqlite_uri, tmp_path) -> None:
+    name, advisor, run_id = _advised(sqlite_uri)
+    _plant(sqlite_uri, run_id, "history.json", b"[" * 200_000 + b"]" * 200_000, tmp_path)
+    before = snapshot(sqlite_uri, name)
+    expected = rf"history\.json of the advisor run {run_id} is nested 200000 deep, more than the 16"
+    with pytest.raises(InvalidInputError, match=expected):
+        advisor.history()
+    out = CliRunner().invoke(main, ["history", name, "--tracking-uri", sqlite_uri])
+    assert out.exit_code == 1, out.stderr
+    assert re.search(expected, out.stderr), out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert snapshot(sqlite_uri, name) == before
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (b'{"x": "' + b"y" * 2_000_000 + b'"}', r"is 2,000,009 bytes, more than the 1,048,576"),
+        (b"{" + b'"a":{' * 5000 + b"}" * 5001, r"is nested 5001 deep, more than the 16 levels"),
+    ],
+    ids=["oversized", "over-nested"],
+)
+def test_a_damaged_advice_fact_is_refused_before_it_is_parsed(
+    sqlite_uri, tmp_path, payload, expected
+) -> None:
+    name, advisor, run_id = _advised(sqlite_uri)
+    advice_id = advisor.history()[-1]["advice_id"]
+    _plant(sqlite_uri, run_id, "history.json", b"{}", tmp_path)  # the cache misses it: a download
+    _plant(sqlite_uri, run_id, f"advice/{advice_id}.json", payload, tmp_path)
+    before = snapshot(sqlite_uri, name)
+    where = rf"advice/{advice_id}\.json of the advisor run {run_id} "
+    way = r"restore it, or delete the advisor run \(mlflow runs delete --run-id "
+    with pytest.raises(InvalidInputError, match=where + expected + ".*" + way):
+        advisor.history()
+    code, stderr, peak = _cli_measured("history", name, "--tracking-uri", sqlite_uri)
+    assert code == 1, stderr
+    assert len(stderr.splitlines()) == 1, stderr
+    assert re.search(where + expected + ".*" + way, stderr), stderr
+    assert peak < MEMORY_BOUND_MB, f"{peak} MB"
+    out = CliRunner().invoke(
+        main, ["advise", name, "--window", "w3", "--data", str(_window_file(tmp_path)),
+               "--target", TARGET, "--predictions-col", "pred", *COSTS,
+               "--tracking-uri", sqlite_uri],
+    )  # fmt: skip
+    assert out.exit_code == 1, out.stderr
+    assert re.search(where + expected, out.stderr), out.stderr
+    assert snapshot(sqlite_uri, name) == before
+
+
+def _window_file(tmp_path):
+    frame = make_frame(seed=3)
+    frame["pred"] = predictions_with_error(frame[TARGET], 0.1, seed=3).astype("int64")
+    path = tmp_path / "window.parquet"
+    frame.to_parquet(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("[" * 50_000 + "]" * 50_000, r"is 100,000 bytes, more than the 16,384 bytes"),
+        ('{"s":' * 2000 + "1" + "}" * 2000, r"is nested 2000 deep, more than the 16 levels"),
+    ],
+    ids=["oversized", "over-nested"],
+)
+def test_a_damaged_settings_document_is_refused_in_one_line(sqlite_uri, value, expected) -> None:
+    name, advisor = _model(sqlite_uri)
+    client_for(sqlite_uri).set_registered_model_tag(name, "staleness.config", value)
+    before = snapshot(sqlite_uri, name)
+    message = r"the model's stored settings \(tag staleness\.config\) " + expected
+    way = r".*configure MODEL --reset` and configure again"
+    with pytest.raises(InvalidInputError, match=message + way):
+        advisor.configure({"currency": "USD"})
+    out = CliRunner().invoke(main, ["configure", name, "--currency", "USD",
+                                    "--tracking-uri", sqlite_uri])  # fmt: skip
+    assert out.exit_code == 1, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert re.search(message, out.stderr), out.stderr
+    assert snapshot(sqlite_uri, name) == before
