@@ -384,3 +384,29 @@ def test_a_damaged_settings_document_is_refused_in_one_line(sqlite_uri, value, e
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert re.search(message, out.stderr), out.stderr
     assert snapshot(sqlite_uri, name) == before
+
+
+# ---------------------------------------------------------------------------------- configure
+def test_configure_prints_what_it_stores_one_document_in_one_tag(sqlite_uri) -> None:
+    """``configure`` names the one tag it writes and the settings that document holds, exactly;
+    a dry run prints the same and writes nothing."""
+    name, _ = _model(sqlite_uri)
+    args = ["configure", name, "--retrain-cost", "800", "--error-cost", "2", "--currency", "EUR"]
+    before = snapshot(sqlite_uri, name)
+    dry = CliRunner().invoke(main, [*args, "--dry-run", "--tracking-uri", sqlite_uri])
+    assert dry.exit_code == 0, dry.stderr
+    assert snapshot(sqlite_uri, name) == before
+    out = CliRunner().invoke(main, [*args, "--tracking-uri", sqlite_uri])
+    assert out.exit_code == 0, out.stderr
+    tags = snapshot(sqlite_uri, name)["model"]["tags"]
+    assert [k for k in tags if k.startswith("staleness.config")] == ["staleness.config"]
+    document = json.loads(tags["staleness.config"])
+    assert out.stderr.strip() == (
+        f"stored on registered model {name!r} as one tag, staleness.config (a JSON document, "
+        f"revision {document['revision']}), holding:"
+    )
+    assert dry.stderr.strip() == out.stderr.strip().replace("stored", "would store", 1)
+    shown = dict(line.strip().split(" = ", 1) for line in out.stdout.splitlines())
+    assert shown == {k: str(v) for k, v in document["settings"].items()}
+    assert dry.stdout == out.stdout
+    assert "staleness.config." not in out.stdout + out.stderr  # no per-key tags are written
