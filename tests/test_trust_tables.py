@@ -21,7 +21,10 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from hypothesis import Phase, example, given, settings
@@ -42,7 +45,9 @@ from mlflow_staleness.advice import WindowRecord, merge_window
 from mlflow_staleness.advice_log import advice_fact, assemble
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.cli import main
+from mlflow_staleness.data_files import fingerprint_file
 from mlflow_staleness.exceptions import InvalidInputError
+from mlflow_staleness.fingerprint import DataFingerprint, distance
 from mlflow_staleness.windows import as_time, normalise, order_windows
 
 COST = CostModel(compute_cost=100, error_cost=1.0, predictions_per_step=100, currency="EUR")
@@ -410,3 +415,134 @@ def test_configure_prints_what_it_stores_one_document_in_one_tag(sqlite_uri) -> 
     assert shown == {k: str(v) for k, v in document["settings"].items()}
     assert dry.stdout == out.stdout
     assert "staleness.config." not in out.stdout + out.stderr  # no per-key tags are written
+
+
+# ---------------------------------------------------------------------------------- decimals
+NUMPY_TYPES = [
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "float16", "float32", "float64", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
+    "UInt32", "UInt64", "Float32", "Float64",
+]  # fmt: skip
+#: (precision, scale) of the decimals generated: money, rates, the widest decimal128 and a
+#: decimal256 beyond it (Spark holds up to 38 digits).
+DECIMALS = [(12, 2), (9, 6), (38, 0), (38, 10), (50, 4)]
+
+
+def _dtype_values(draw, dtype: str, n: int) -> list:
+    if dtype.lower().startswith(("int", "uint")):
+        info = np.iinfo(dtype.lower())
+        return draw(st.lists(st.integers(int(info.min), int(info.max)), min_size=n, max_size=n))
+    bits = {"float16": 16, "float32": 32}.get(dtype.lower(), 64)
+    floats = st.floats(allow_nan=False, allow_infinity=False, width=bits)
+    return draw(st.lists(floats, min_size=n, max_size=n))
+
+
+@st.composite
+def numeric_columns(draw) -> tuple[str, pd.Series, np.ndarray]:
+    """A column of one numeric type pandas or Arrow holds, with missing values where the type
+    allows them; and its values as float64 (what every path must summarise)."""
+    import pyarrow as pa
+
+    n = draw(st.integers(1, 40))
+    kind = draw(st.sampled_from(["numpy", "decimal-object", "decimal-arrow"]))
+    if kind == "numpy":
+        dtype = draw(st.sampled_from(NUMPY_TYPES))
+        values = _dtype_values(draw, dtype, n)
+        series = pd.Series(values, dtype=dtype.lower())
+        if dtype[0].isupper():  # nullable: some missing
+            series = series.astype(dtype)
+            missing = draw(st.lists(st.booleans(), min_size=n, max_size=n))
+            series[np.array(missing)] = pd.NA
+        floats = series.astype("float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        return dtype, series, floats
+    precision, scale = draw(st.sampled_from(DECIMALS))
+    digits = st.integers(-(10 ** min(precision, 30)) + 1, 10 ** min(precision, 30) - 1)
+    values = [
+        None if missing else Decimal(v).scaleb(-scale)
+        for v, missing in zip(
+            draw(st.lists(digits, min_size=n, max_size=n)),
+            draw(st.lists(st.booleans(), min_size=n, max_size=n)),
+            strict=True,
+        )
+    ]
+    floats = np.array([np.nan if v is None else float(v) for v in values])
+    if kind == "decimal-object":
+        return f"Decimal({precision}, {scale})", pd.Series(values, dtype=object), floats
+    arrow = pa.decimal128(precision, scale) if precision <= 38 else pa.decimal256(precision, scale)
+    series = pd.Series(pa.array(values, arrow), dtype=pd.ArrowDtype(arrow))
+    return str(arrow), series, floats
+
+
+def _agree(found: DataFingerprint, floats: np.ndarray, where: str, *, rel: float = 0.0) -> None:
+    """``found`` summarises ``floats`` as the float64 column does: a number, the same counts,
+    the same quantiles (``rel``: a text round trip may move a float32 in its last digit)."""
+    expected = DataFingerprint.from_frame(pd.DataFrame({"x": floats}))
+    column, want = found.columns["x"], expected.columns["x"]
+    if np.isnan(floats).all():  # no value, no type evidence (merging ignores such a column's)
+        assert column.n_missing == column.n_rows == len(floats), where
+        return
+    assert column.kind == "numeric", f"{where}: {column.kind} ({column.dtype})"
+    assert (column.n_rows, column.n_missing, column.n_inf) == (
+        want.n_rows,
+        want.n_missing,
+        want.n_inf,
+    ), where
+    if want.n_finite:
+        q = np.linspace(0, 1, 11)
+        np.testing.assert_allclose(found.quantile("x", q), expected.quantile("x", q), rtol=rel)
+        assert distance(expected, found).score <= 1e-6, where
+
+
+@settings(max_examples=150, deadline=None)
+@given(column=numeric_columns())
+def test_every_numeric_type_is_a_number_on_the_pandas_parquet_and_csv_paths(
+    tmp_path_factory, column
+) -> None:
+    label, series, floats = column
+    frame = pd.DataFrame({"x": series})
+    _agree(DataFingerprint.from_frame(frame), floats, f"pandas {label}")
+    folder = tmp_path_factory.mktemp("numbers")
+    if label != "float16":  # Parquet has no float16 pandas writes
+        frame.to_parquet(folder / "x.parquet", index=False)
+        _agree(fingerprint_file(folder / "x.parquet")[0], floats, f"Parquet {label}")
+    if not np.isnan(floats).all():  # an all-empty CSV column has no type to read
+        frame.to_csv(folder / "x.csv", index=False)
+        _agree(fingerprint_file(folder / "x.csv")[0], floats, f"CSV {label}", rel=1e-6)
+
+
+def test_decimal_money_drifts_as_floats_do_not_as_categories(tmp_path) -> None:
+    """The issue's case: a money column as Python ``Decimal`` values, as Parquet ``decimal128``
+    and as pandas' Arrow decimal, on the same distribution, drifts as little as floats do."""
+    import pyarrow as pa
+
+    rng = np.random.default_rng(7)
+    a, b = (np.round(rng.normal(120, 15, 3000), 2) for _ in range(2))
+    floats = distance(*(DataFingerprint.from_frame(pd.DataFrame({"x": v})) for v in (a, b)))
+    assert floats.score < 0.1
+
+    def decimals(values):
+        return [Decimal(f"{v:.2f}") for v in values]
+
+    objects = [DataFingerprint.from_frame(pd.DataFrame({"x": decimals(v)})) for v in (a, b)]
+    arrow = pd.ArrowDtype(pa.decimal128(38, 2))
+    arrows = [
+        DataFingerprint.from_frame(pd.DataFrame({"x": pd.Series(decimals(v), dtype=arrow)}))
+        for v in (a, b)
+    ]
+    pa_table = pa.table({"x": pa.array(decimals(b), pa.decimal128(38, 2))})
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa_table, tmp_path / "b.parquet")
+    from_file = fingerprint_file(tmp_path / "b.parquet")[0]
+    for reference, current in [objects, arrows, (objects[0], from_file), (arrows[0], from_file)]:
+        assert reference.columns["x"].kind == current.columns["x"].kind == "numeric"
+        assert distance(reference, current).score == pytest.approx(floats.score, abs=1e-9)
+
+
+def test_a_column_of_decimals_mixed_with_text_stays_a_category() -> None:
+    """Only columns of numbers are numbers: one text value keeps the column categorical."""
+    frame = pd.DataFrame({"x": [Decimal("1.5"), "n/a", Decimal("2")] * 10})
+    assert DataFingerprint.from_frame(frame).columns["x"].kind == "categorical"
+    huge = pd.DataFrame({"x": [10**400, -(10**400), 5]})  # beyond float64: infinities, counted
+    column = DataFingerprint.from_frame(huge).columns["x"]
+    assert (column.kind, column.n_inf, column.n_finite) == ("numeric", 2, 1)
