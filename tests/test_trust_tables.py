@@ -19,7 +19,9 @@ Against a real SQLite store (``sqlite_uri``) through the API and the CLI, with
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -546,3 +548,91 @@ def test_a_column_of_decimals_mixed_with_text_stays_a_category() -> None:
     huge = pd.DataFrame({"x": [10**400, -(10**400), 5]})  # beyond float64: infinities, counted
     column = DataFingerprint.from_frame(huge).columns["x"]
     assert (column.kind, column.n_inf, column.n_finite) == ("numeric", 2, 1)
+
+
+SPARK_COLUMNS = {  # Arrow type of each column, as Spark reads it from Parquet
+    "byte": "int8", "short": "int16", "int": "int32", "long": "int64", "float": "float32",
+    "double": "float64", "money": (12, 2), "wide": (38, 0), "rate": (38, 10),
+}  # fmt: skip
+
+
+# pyspark warns on import of its pandas helpers under pandas 3 (as in tests/test_spark.py); the
+# fingerprint goes through mapInArrow, and the test checks the results
+@pytest.mark.filterwarnings(
+    "ignore:PySpark does not yet fully support pandas >= 3.0.0:FutureWarning"
+)
+def test_spark_decimals_are_numbers_as_on_the_pandas_and_file_paths(tmp_path) -> None:
+    """Spark's ``DecimalType`` (and every Spark number type) gives the same summary as the pandas
+    and Parquet paths and as the same values as float64. A small example set: Spark is slow."""
+    pytest.importorskip("pyspark", reason="pyspark is not installed (the 'spark' extra)")
+    import shutil
+
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime for Spark")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pyspark.sql import SparkSession
+
+    from mlflow_staleness.spark import fingerprint_spark
+
+    rng = np.random.default_rng(3)
+    n = 500
+    arrays, floats = {}, {}
+    for name, kind in SPARK_COLUMNS.items():
+        if isinstance(kind, tuple):
+            precision, scale = kind
+            top = 10 ** min(precision, 18)
+            digits = rng.integers(-top + 1, top, n).tolist()  # unscaled, up to 38 digits:
+            values = [Decimal(d * 10 ** max(0, precision - 18)).scaleb(-scale) for d in digits]
+            values[::17] = [None] * len(values[::17])
+            arrays[name] = pa.array(values, pa.decimal128(precision, scale))
+            floats[name] = np.array([np.nan if v is None else float(v) for v in values])
+        else:
+            info = np.iinfo(kind) if kind.startswith("int") else None
+            raw = rng.integers(info.min, info.max, n) if info else rng.normal(0, 1e3, n)
+            arrays[name] = pa.array(raw.astype(kind))
+            floats[name] = raw.astype(kind).astype("float64")
+    table = pa.table(arrays)
+    pq.write_table(table, tmp_path / "numbers.parquet")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("mlflow-staleness-decimals")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    try:
+        df = spark.read.parquet(str(tmp_path / "numbers.parquet")).repartition(3)
+        assert {f.dataType.typeName() for f in df.schema.fields} >= {"decimal"}
+        from_spark = fingerprint_spark(df)
+    finally:
+        spark.stop()
+    from_pandas = DataFingerprint.from_frame(table.to_pandas())
+    from_file = fingerprint_file(tmp_path / "numbers.parquet")[0]
+    for name in SPARK_COLUMNS:
+        for where, found in (("Spark", from_spark), ("pandas", from_pandas), ("file", from_file)):
+            column = DataFingerprint(
+                n_rows=found.n_rows, columns={"x": found.columns[name]}, top_k=found.top_k
+            )
+            # Spark merges partition sketches: within the certified rank error, not exactly
+            _agree_within(column, floats[name], f"{where} {name}", exact=where != "Spark")
+
+
+def _agree_within(found: DataFingerprint, floats: np.ndarray, where: str, *, exact: bool) -> None:
+    if exact:
+        _agree(found, floats, where)
+        return
+    expected = DataFingerprint.from_frame(pd.DataFrame({"x": floats}))
+    column, want = found.columns["x"], expected.columns["x"]
+    assert column.kind == "numeric", f"{where}: {column.kind} ({column.dtype})"
+    assert (column.n_missing, column.n_inf, column.min, column.max) == (
+        want.n_missing,
+        want.n_inf,
+        want.min,
+        want.max,
+    ), where
+    assert column.mean == pytest.approx(want.mean, rel=1e-9), where
+    assert distance(expected, found).score <= 0.02, where
