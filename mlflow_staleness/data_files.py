@@ -593,11 +593,15 @@ def _overflowed_numbers(chunk: pd.DataFrame, text: set[str]) -> pd.DataFrame:
             series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
         ):
             continue
+        head = series.head(100).dropna()
+        if (
+            not all(isinstance(v, str) for v in head)
+            or not (head.astype(str).str.fullmatch(_NUMBER_TEXT) | (head == "")).all()
+        ):
+            continue  # a text column: told apart on its first rows, without a pass over all
         filled = (series.notna() & (series.astype(object) != "")).to_numpy()
         present = series[filled]
-        if present.empty or not all(isinstance(v, str) for v in present.head(1)):
-            continue
-        if not present.astype(str).str.fullmatch(_NUMBER_TEXT).all():
+        if present.empty or not present.astype(str).str.fullmatch(_NUMBER_TEXT).all():
             continue
         if not copied:
             chunk, copied = chunk.copy(), True
