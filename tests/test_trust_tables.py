@@ -636,3 +636,26 @@ def _agree_within(found: DataFingerprint, floats: np.ndarray, where: str, *, exa
     ), where
     assert column.mean == pytest.approx(want.mean, rel=1e-9), where
     assert distance(expected, found).score <= 0.02, where
+
+
+def test_an_oversized_advice_json_is_never_read_and_an_oversized_cost_file_is_refused(
+    sqlite_uri, tmp_path
+) -> None:
+    """``advice.json`` is for people (the advisor reads the facts), so a planted 20 MB one costs
+    nothing; a cost file is read only up to its bound."""
+    name, advisor, run_id = _advised(sqlite_uri)
+    _plant(sqlite_uri, run_id, "advice.json", b"[" * 20_000_000, tmp_path)
+    before = snapshot(sqlite_uri, name)
+    assert [h["window"] for h in advisor.history()] == ["w1", "w2"]
+    costs = tmp_path / "costs.toml"
+    costs.write_text("retrain_cost = 100\n" + "# padding\n" * 5000)
+    out = CliRunner().invoke(
+        main, ["configure", name, "--cost-file", str(costs), "--tracking-uri", sqlite_uri]
+    )
+    assert out.exit_code == 1, out.stderr
+    assert out.stderr.strip() == (
+        f"error: cost file {str(costs)!r} is 50,019 bytes, more than the 16,384 bytes the "
+        f"advisor reads; it was not parsed. A cost file holds a dozen settings; give the path of "
+        f"the right file"
+    )
+    assert snapshot(sqlite_uri, name) == before
