@@ -13,7 +13,9 @@
   values as floats.
 
 Against a real SQLite store (``sqlite_uri``) through the API and the CLI, with
-``registry_helpers.snapshot`` before and after every refusal.
+``registry_helpers.snapshot`` before and after every refusal; one case against a real
+``mlflow server`` (``counting_proxy``: the oversized history is never downloaded), and one on a
+local Spark. The file is in ``QUICK_EXCLUDED`` (it starts a server).
 """
 
 from __future__ import annotations
@@ -659,3 +661,21 @@ def test_an_oversized_advice_json_is_never_read_and_an_oversized_cost_file_is_re
         f"the right file"
     )
     assert snapshot(sqlite_uri, name) == before
+
+
+def test_on_a_server_an_oversized_history_is_never_downloaded(counting_proxy, tmp_path) -> None:
+    """Against a real ``mlflow server`` (proxied artifacts): the size comes from the artifact
+    listing, so the planted 39 MB ``history.json`` is refused without one byte of it fetched."""
+    uri = counting_proxy.uri
+    name, advisor, run_id = _advised(uri)
+    _plant(uri, run_id, "history.json", _big_history(name, 39), tmp_path)
+    before = snapshot(uri, name)
+    counting_proxy.reset()
+    with pytest.raises(InvalidInputError, match=r"history\.json of the advisor run .* bytes, more"):
+        advisor.history()
+    out = CliRunner().invoke(main, ["history", name, "--tracking-uri", uri])
+    assert out.exit_code == 1, out.stderr
+    assert "it was not parsed" in out.stderr
+    fetched = [path for method, path in counting_proxy.requests if path.endswith("history.json")]
+    assert fetched == [], fetched
+    assert snapshot(uri, name) == before
