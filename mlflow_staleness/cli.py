@@ -536,7 +536,7 @@ def _model_data(data: Path, name: str) -> Path:
     is_flag=True,
     help="Drop every stored setting first (alone: store none); repairs any stored state.",
 )
-@click.option("--dry-run", is_flag=True, help="Print the tags it would write; write none.")
+@click.option("--dry-run", is_flag=True, help="Print the settings it would store; write none.")
 @server_options
 @click.pass_context
 def configure(ctx: click.Context, model: str, **options: Any) -> None:
@@ -559,13 +559,29 @@ def configure(ctx: click.Context, model: str, **options: Any) -> None:
             )
         advisor = _advisor(model, options["tracking_uri"], options["server_timeout"], ctx)
         tags = advisor.configure(layer, dry_run=options["dry_run"], reset=options["reset"])
+    from mlflow_staleness.settings import CONFIG_PREFIX, SETTINGS_TAG
+
+    # What is stored is one JSON document in one tag (the README's "Settings"), so that is what
+    # is named; the settings it holds follow, one per line, as ``key = value``.
     verb = "would store" if options["dry_run"] else "stored"
+    written = next(
+        (w.value for w in advisor.last_plan if w.kind == "set-model-tag" and w.key == SETTINGS_TAG),
+        None,
+    )
     if not tags:
-        _say(ctx, f"{verb} no settings on registered model {model!r} (reset)")
+        removed = " (its tag removed)" if advisor.last_plan else ""
+        _say(ctx, f"{verb} no settings on registered model {model!r}{removed} (reset)")
+    elif written is None:
+        _say(ctx, f"registered model {model!r} already holds these settings in tag {SETTINGS_TAG}:")
     else:
-        _say(ctx, f"{verb} on registered model {model!r}:")
+        revision = json.loads(written)["revision"]
+        _say(
+            ctx,
+            f"{verb} on registered model {model!r} as one tag, {SETTINGS_TAG} "
+            f"(a JSON document, revision {revision}), holding:",
+        )
     for key, value in tags.items():
-        _echo(f"  {key} = {value}")
+        _echo(f"  {key.removeprefix(CONFIG_PREFIX)} = {value}")
 
 
 # ---------------------------------------------------------------------------------- record
@@ -619,15 +635,18 @@ def history(ctx: click.Context, model: str, **options: Any) -> None:
     if not rows:
         _say(ctx, f"no advice recorded for {model!r} yet")
         return
+    # the window column is as wide as the longest label: a label cut short would name another
+    # window than the one every other surface names
+    width = max(20, *(len(row["window"]) for row in rows))
     _echo(
-        f"{'window':<20} {'ver':>4} {'action':<22} {'cost/window':>12} {'accumulated':>12} "
+        f"{'window':<{width}} {'ver':>4} {'action':<22} {'cost/window':>12} {'accumulated':>12} "
         f"{'conf':>5}"
     )
     for row in rows:
         cost = row.get("cost_per_step")
         acc = row.get("accumulated_cost")
         _echo(
-            f"{row['window'][:20]:<20} {row['version']:>4} {row['action']:<22} "
+            f"{row['window']:<{width}} {row['version']:>4} {row['action']:<22} "
             f"{_money(cost):>12} {_money(acc):>12} {row['confidence']:>5.2f}"
         )
 

@@ -535,7 +535,7 @@ def _csv_chunks(
                 rows += len(chunk)
                 progress.show(_csv_status(handle.tell(), source.size, rows))
                 if len(chunk):
-                    yield chunk.loc[:, selected]
+                    yield _overflowed_numbers(chunk.loc[:, selected], text)
             progress.show(_csv_status(source.size, source.size, rows), force=True)
     except UnicodeDecodeError as exc:
         raise InvalidInputError(
@@ -572,6 +572,43 @@ def _csv_chunks(
             f"{source.shown} has a header but no rows (columns: {_listing(selected or [])}); "
             f"expected at least one data row: re-export the data, or pass a file that holds rows"
         )
+
+
+_NUMBER_TEXT = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def _overflowed_numbers(chunk: pd.DataFrame, text: set[str]) -> pd.DataFrame:
+    """``chunk`` with its columns of number text as float64.
+
+    pandas reads a column of integers beyond 64 bits mixed with other numbers (a CSV of
+    ``decimal(38, 0)`` values) as text: they are numbers, each rounded to the nearest float64
+    (``float``, correctly rounded). Only columns where every value is number text are
+    converted, and never the ``text`` columns (those read as text on purpose); an empty value
+    (``""``, which pandas writes for a missing ``Decimal``) is missing.
+    """
+    copied = False
+    for position in range(chunk.shape[1]):
+        series = chunk.iloc[:, position]
+        if chunk.columns[position] in text or not (
+            series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+        ):
+            continue
+        head = series.head(100).dropna()
+        if (
+            not all(isinstance(v, str) for v in head)
+            or not (head.astype(str).str.fullmatch(_NUMBER_TEXT) | (head == "")).all()
+        ):
+            continue  # a text column: told apart on its first rows, without a pass over all
+        filled = (series.notna() & (series.astype(object) != "")).to_numpy()
+        present = series[filled]
+        if present.empty or not present.astype(str).str.fullmatch(_NUMBER_TEXT).all():
+            continue
+        if not copied:
+            chunk, copied = chunk.copy(), True
+        values = np.full(len(series), np.nan)
+        values[filled] = [float(v) for v in present]
+        chunk.isetitem(position, values)
+    return chunk
 
 
 def _csv_status(position: int, size: int, rows: int) -> str:

@@ -75,6 +75,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from functools import cached_property
 from numbers import Integral
 from typing import Any, ClassVar, NamedTuple
@@ -974,9 +975,53 @@ def _frame_columns(df: pd.DataFrame, capacity: int) -> dict[str, Column]:
         dtype = series.dtype
         if _kind_of(name, dtype) == "numeric":
             out[name] = _numeric_leaf(series)
+        elif (numbers := _object_numbers(series)) is not None:
+            out[name] = _numeric_summary(numbers, str(dtype))
         else:
             out[name] = _categorical_leaf(series, capacity, name)
     return out
+
+
+_NUMBER_OBJECTS = frozenset({"decimal", "integer", "floating", "mixed-integer-float"})
+
+
+def _object_numbers(series: pd.Series) -> np.ndarray | None:
+    """Float64 values (NaN for missing) of an ``object`` column that holds only numbers, else
+    None.
+
+    Such a column is what pandas gives for ``decimal.Decimal`` values (and for a Parquet or Arrow
+    ``decimal128``/``decimal256`` column read through ``to_pandas()``), and for integers beyond
+    64 bits (a CSV of ``decimal(38, 0)`` values): they are numbers, not categories. Their values
+    are rounded to float64 for the sketch (15-17 significant digits, the precision of every
+    other numeric column); a magnitude beyond float64 (above about 1.8e308) becomes an infinite
+    value, counted apart. ``bool`` values are not numbers here (a bool column is categorical).
+    """
+    if series.dtype != object:
+        return None
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    values = series.to_numpy()
+    missing = pd.isna(values)
+    present = values[~missing]
+    mixed = kind in ("mixed-integer", "mixed")
+    if kind not in _NUMBER_OBJECTS and not (mixed and all(map(_is_number, present))):
+        return None
+    if present.shape[0] == 0:
+        return None
+    out = np.full(values.shape[0], np.nan)
+    out[~missing] = [_to_float(v) for v in present]
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _to_float(value: Any) -> float:
+    """``float(value)``, with an integer beyond float64 as an infinity (``float`` would raise)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def _kind_of(name: str, dtype: Any) -> str:
@@ -1037,7 +1082,28 @@ def _as_float(series: pd.Series) -> np.ndarray:
         return (values - np.datetime64(0, unit)) / np.timedelta64(1, "s")
     if types.is_timedelta64_dtype(dtype):
         return series.to_numpy() / np.timedelta64(1, "s")
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        if pa.types.is_decimal(dtype.pyarrow_dtype):  # in Arrow, never through Python Decimals
+            return _decimal_floats(pa.array(series))
     return series.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _decimal_floats(array: Any) -> np.ndarray:
+    """Float64 values (NaN for nulls) of an Arrow decimal array (``decimal32`` to ``decimal256``).
+
+    Each value is rounded to the nearest float64, as ``float(decimal.Decimal)`` rounds it, so the
+    pandas, file and Spark paths give the same numbers: through its exact decimal text (Arrow's
+    direct decimal-to-float cast scales in floating point and is off by one unit in the last
+    place for about one value in ten). ``decimal(38, s)`` values (at most 1e38) and
+    ``decimal256`` ones (at most 1e76) are far inside float64's range, so nothing overflows.
+    """
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    return array.cast(pa.string()).cast(pa.float64()).to_numpy(zero_copy_only=False)
 
 
 def _numeric_leaf(series: pd.Series) -> NumericColumn:
@@ -1429,9 +1495,12 @@ def _arrow_columns(batch: Any, capacity: int) -> dict[str, Column]:
             others.append(position)
         elif dtype:
             array = batch.column(position)
-            if array.null_count and pa.types.is_integer(array.type):
-                dtype = "float64"  # as to_pandas() gives an integer column with nulls
-            values = array.to_numpy(zero_copy_only=False)
+            if pa.types.is_decimal(array.type):  # a number, as pandas' ArrowDtype column is
+                values = _decimal_floats(array)
+            else:
+                if array.null_count and pa.types.is_integer(array.type):
+                    dtype = "float64"  # as to_pandas() gives an integer column with nulls
+                values = array.to_numpy(zero_copy_only=False)
             out[str(batch.schema.names[position])] = _numeric_summary(values, dtype)
     if not others:
         return out
@@ -1457,6 +1526,9 @@ def _arrow_plan(schema: Any) -> tuple[str | None, ...]:
         unique = list(schema.names).count(column.name) == 1
         dtype = dtypes[column.name] if unique and column.name in dtypes.index else None
         kind = column.type
+        if pa.types.is_decimal(kind):  # read in Arrow, named as pandas names an Arrow decimal
+            plan.append(str(pd.ArrowDtype(kind)))
+            continue
         direct = (
             (pa.types.is_integer(kind) or pa.types.is_float32(kind) or pa.types.is_float64(kind))
             and isinstance(dtype, np.dtype)

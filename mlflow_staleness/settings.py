@@ -34,6 +34,7 @@ from typing import Any
 
 import tomllib
 
+from mlflow_staleness._bounded import MAX_SETTINGS_BYTES, check_document, check_size
 from mlflow_staleness._terminal import has_control
 from mlflow_staleness.costs import CostModel
 from mlflow_staleness.exceptions import InvalidCostError, InvalidInputError
@@ -155,6 +156,12 @@ def read_cost_file(path: str | Path) -> dict[str, Any]:
     """The settings in a TOML cost file (top level, or under a ``[costs]`` table)."""
     file = Path(path)
     try:
+        check_size(
+            file.stat().st_size,
+            f"cost file {str(file)!r}",
+            MAX_SETTINGS_BYTES,
+            "A cost file holds a dozen settings; give the path of the right file",
+        )
         data = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InvalidInputError(f"cost file {str(file)!r} does not exist") from None
@@ -205,9 +212,15 @@ def settings_document(layer: Mapping[str, Any], *, revision: int) -> str:
 
 
 def _read_document(text: str) -> dict[str, Any]:
+    check_document(
+        text.encode("utf-8", errors="surrogatepass"),
+        f"the model's stored settings (tag {SETTINGS_TAG})",
+        MAX_SETTINGS_BYTES,
+        "Run `mlflow-staleness configure MODEL --reset` and configure again",
+    )
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if (
         not isinstance(document, dict)

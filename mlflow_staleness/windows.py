@@ -6,10 +6,18 @@ one instant has one label however it was spelled: a date stays ``YYYY-MM-DD`` (m
 date-time at midnight UTC becomes that date, any other instant becomes ``YYYY-MM-DDTHH:MM:SSZ``
 (with microseconds when it has them). A date-time without an offset is read as UTC.
 
-Windows whose labels are times are ordered by time; every other label (``w1``, ``batch-7``) keeps
-the order in which the advisor first saw it. In a history that mixes both, the time windows are
-sorted among themselves and take the places that time windows held in the order of arrival; the
-other labels stay where they arrived.
+Windows are placed by one rule, :func:`order_windows`, which every reader and writer of the
+history uses (``merge_window`` when a window is advised or recorded, ``assemble`` when the history
+is read back, and through them ``history``, ``report``, the summary tag, the version tags and
+``advice.json``). The order is built by arrival: a window whose label is not a time
+(``w1``, ``batch-7``) goes after every window seen before it; a window whose label is a time goes
+before the earliest window already seen whose label is a later time (a *late* window), else after
+every window seen. So the time windows are always in time order among themselves, the other
+labels keep their order of arrival, and a window that arrives never moves the windows already
+seen: the newest window stays the newest unless the one that arrives goes after it. (An
+earlier rule sorted the time labels into the places time labels held, so a late ``2026-01-01``
+after ``w1, 2026-01-05, w2`` pushed ``2026-01-05`` past ``w2``: the history named ``2026-01-05``
+as the newest window while the tags, written when ``w2`` was advised, named ``w2``.)
 
 Examples
 --------
@@ -20,11 +28,14 @@ Examples
 >>> normalise("2026-03-01T10:30:00+01:00"), normalise("batch-7")
 ('2026-03-01T09:30:00Z', 'batch-7')
 >>> order_windows(["2026-03-01", "w-x", "2026-01-01", "2026-02-01"])
-['2026-01-01', 'w-x', '2026-02-01', '2026-03-01']
+['2026-01-01', '2026-02-01', '2026-03-01', 'w-x']
+>>> order_windows(["w1", "2026-01-05", "w2", "2026-01-01"])
+['w1', '2026-01-01', '2026-01-05', 'w2']
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -67,14 +78,25 @@ def normalise(label: str) -> str:
 
 
 def order_windows(labels: Sequence[str]) -> list[str]:
-    """``labels`` (in the order of arrival) on the time axis.
+    """``labels`` (in the order of arrival) on the time axis: the one ordering of windows.
 
-    Time labels are sorted by time into the places time labels held; the others stay in place.
+    Each label is placed as it arrives: a time label before the earliest label already placed
+    that is a later time, any other label (and a time label with no later time before it) at the
+    end. Labels already placed never move, so the order of a prefix of ``labels`` is kept by every
+    later arrival, and applying the rule to its own output changes nothing.
     """
-    times = {label: as_time(label) for label in labels}
-    slots = [i for i, label in enumerate(labels) if times[label] is not None]
-    timed = sorted((labels[i] for i in slots), key=lambda label: (times[label], label))
-    out = list(labels)
-    for slot, label in zip(slots, timed, strict=True):
-        out[slot] = label
+    out: list[str] = []
+    placed_times: list[tuple[datetime, str]] = []  # the time labels placed, in time order
+    for label in labels:
+        moment = as_time(label)
+        if moment is not None:
+            key = (moment, label)
+            at = bisect.bisect_right(placed_times, key)
+            if at < len(placed_times):  # a late window: before the earliest later time
+                out.insert(out.index(placed_times[at][1]), label)
+            else:
+                out.append(label)
+            placed_times.insert(at, key)
+        else:
+            out.append(label)
     return out

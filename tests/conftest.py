@@ -74,6 +74,7 @@ QUICK_EXCLUDED = frozenset(
         "test_report.py",
         "test_request_counts.py",
         "test_screenshot_ui.py",
+        "test_trust_tables.py",
     }
 )
 

@@ -369,7 +369,7 @@ def test_configure_then_advise_with_stored_costs_and_overrides(
         ],
         0,
     )
-    assert "staleness.config.retrain_cost = 100.0" in stored.stdout
+    assert "  retrain_cost = 100.0" in stored.stdout.splitlines()
     tags = registry.client.get_registered_model(name).tags
     settings = json.loads(tags["staleness.config"])["settings"]
     assert (settings["retrain_cost"], settings["currency"]) == (100.0, "EUR")

@@ -74,14 +74,21 @@ def test_a_time_label_is_normalised_to_utc_and_any_other_label_is_kept(
     assert normalise(label) == expected
 
 
-def test_time_labels_are_sorted_into_the_places_time_labels_held() -> None:
+def test_a_late_time_label_goes_before_the_earliest_later_time_and_moves_nothing() -> None:
     arrived = ["w0", "2026-03-01", "w1", "2026-01-01", "2026-02-01T06:00:00Z"]
     assert order_windows(arrived) == [
         "w0",
         "2026-01-01",
-        "w1",
         "2026-02-01T06:00:00Z",
         "2026-03-01",
+        "w1",  # arrived after 2026-03-01, so it stays after it: the newest window
+    ]
+    # issue 17, defect 9: the late 2026-01-01 must not push 2026-01-05 past w2
+    assert order_windows(["w1", "2026-01-05", "w2", "2026-01-01"]) == [
+        "w1",
+        "2026-01-01",
+        "2026-01-05",
+        "w2",
     ]
     assert order_windows(["c", "a", "b"]) == ["c", "a", "b"]
     assert as_time("0001-01-01T00:00:00+01:00") is None  # before year 1 in UTC: not a time
@@ -117,16 +124,20 @@ LABELS = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(labels=st.lists(LABELS, max_size=12, unique_by=normalise))
-def test_the_time_axis_sorts_time_labels_in_their_places_and_keeps_the_rest(
+def test_the_time_axis_sorts_time_labels_and_never_moves_a_window_already_seen(
     labels: list[str],
 ) -> None:
     ordered = order_windows(labels)
     assert sorted(ordered) == sorted(labels)  # a permutation
     times = [as_time(label) for label in ordered]
     assert [t for t in times if t is not None] == sorted(t for t in times if t is not None)
-    for i, label in enumerate(labels):
-        if as_time(label) is None:
-            assert ordered[i] == label  # a label that is no time keeps its place
+    others = [label for label in labels if as_time(label) is None]
+    assert [label for label in ordered if as_time(label) is None] == others  # order of arrival
+    assert order_windows(ordered) == ordered  # the rule applied to its own output keeps it
+    for n in range(len(labels) + 1):
+        before = order_windows(labels[:n])
+        # a window that arrives never moves those already seen
+        assert [label for label in ordered if label in before] == before
     for label in labels:
         assert normalise(normalise(label)) == normalise(label)
         assert as_time(normalise(label)) == as_time(label)  # the same instant

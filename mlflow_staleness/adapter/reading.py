@@ -22,6 +22,13 @@ from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from mlflow.exceptions import MlflowException
 
+from mlflow_staleness._bounded import (
+    HISTORY_LIMIT_ENV,
+    MAX_FACT_BYTES,
+    check_document,
+    check_size,
+    history_limit,
+)
 from mlflow_staleness.adapter.connection import mlflow_errors, public_uri
 from mlflow_staleness.advice import VersionEvidence, WindowRecord
 from mlflow_staleness.advice_log import (
@@ -67,6 +74,7 @@ ADVISOR_RUN = "advisor"
 MAX_FINGERPRINT_BYTES = MAX_JSON_BYTES  # checked before the download, then again
 _CONTEXTS = ("validation", "eval", "training", "train")
 _BATCH = 100
+_ABSENT = object()  # a listing without the file
 
 
 def advisor_experiment(model_name: str) -> str:
@@ -169,6 +177,7 @@ class RegistryReader:
         self.uri = client.tracking_uri
         self.progress = progress
         self._roots: dict[str, str] = {}  # run id -> the run's artifact URI
+        self._listings: dict[tuple[str, str], dict[str, int | None]] = {}  # (run, folder) -> sizes
 
     def _artifact_uri(self, run_id: str, path: str) -> str:
         """The URI of a run's artifact, from the run's own artifact root.
@@ -177,10 +186,13 @@ class RegistryReader:
         and download (``search_logged_models``, which servers before 3.0 answer with 404); the
         advisor reads only run artifacts, so it goes to the run's artifact root directly.
         """
+        return f"{self._run_root(run_id).rstrip('/')}/{path}"
+
+    def _run_root(self, run_id: str) -> str:
         root = self._roots.get(run_id)
         if root is None:
             root = self._roots[run_id] = self.client.get_run(run_id).info.artifact_uri
-        return f"{root.rstrip('/')}/{path}"
+        return root
 
     # ------------------------------------------------------------------ the registered model
     def model(self, name: str) -> ModelInfo:
@@ -452,7 +464,11 @@ class RegistryReader:
                     dst_path=tmp,
                     tracking_uri=self.uri,
                 )
-                text = Path(local).read_text(encoding="utf-8")[:MAX_FINGERPRINT_BYTES]
+                with open(local, "rb") as file:  # at most the bound is read into memory
+                    raw = file.read(MAX_FINGERPRINT_BYTES + 1)
+                if len(raw) > MAX_FINGERPRINT_BYTES:
+                    return None  # no MLmodel file is that large: not one to trust
+                text = raw.decode("utf-8")
             except Exception:
                 # Extra evidence, not required: a version logged without a model (or a server
                 # that cannot serve the file) is advised on without it, as before.
@@ -552,14 +568,26 @@ class RegistryReader:
         known: dict[tuple[str, str], dict] = {}
         if wanted:
             for run in runs:
-                known.update(read_cache(self.download_text(run.info.run_id, HISTORY_PATH)))
+                run_id = run.info.run_id
+                way = (
+                    f"If the advisor wrote it (a history of thousands of windows), set "
+                    f"{HISTORY_LIMIT_ENV} above its size; else it was replaced: delete the "
+                    f"advisor run (mlflow runs delete --run-id {run_id}) to start a new history"
+                )
+                text = self.download_text(run_id, HISTORY_PATH, limit=(history_limit(), way))
+                known.update(read_cache(text))
                 if all(key in known for key in wanted):
                     break
         for (kind, fact_id), holders in sorted(wanted.items()):
             if (kind, fact_id) in known:
                 continue
             path = advice_fact_path(fact_id) if kind == "advice" else measurement_fact_path(fact_id)
-            fact = parse_fact(self.download_text(holders[0], path), kind, fact_id)
+            way = (
+                f"The advisor writes facts of a few KB, so it was replaced: restore it, or delete "
+                f"the advisor run (mlflow runs delete --run-id {holders[0]}) to start a new history"
+            )
+            text = self.download_text(holders[0], path, limit=(MAX_FACT_BYTES, way))
+            fact = parse_fact(text, kind, fact_id)
             if fact is not None:  # a tag without its fact: only if the artifacts were deleted
                 known[(kind, fact_id)] = fact
         advice = []
@@ -576,8 +604,22 @@ class RegistryReader:
             facts=[*advice, *measurements],
         )
 
-    def download_text(self, run_id: str, path: str) -> str | None:
-        """An artifact's text, or None when the run has no such artifact."""
+    def download_text(
+        self, run_id: str, path: str, *, limit: tuple[int, str] | None = None
+    ) -> str | None:
+        """An artifact's text, or None when the run has no such artifact.
+
+        With ``limit`` (a size in bytes and the way forward to name), the artifact is one of the
+        advisor's JSON documents and is bounded (:mod:`mlflow_staleness._bounded`): its size is
+        checked from the folder's listing before the download (one listing per folder), on disk
+        before it is read, and its nesting before it is parsed; over a bound is an error.
+        """
+        what = f"{path} of the advisor run {run_id}"
+        if limit is not None:
+            size = self._listed_size(run_id, path)
+            if size is _ABSENT:
+                return None
+            check_size(size, what, *limit)
         with (
             tempfile.TemporaryDirectory() as tmp,
             mlflow_errors(f"downloading {path} of run {run_id}", self.uri),
@@ -592,7 +634,34 @@ class RegistryReader:
                 if _is_missing(exc):
                     return None
                 raise
-            return Path(local).read_text(encoding="utf-8")
+            file = Path(local)
+            if limit is None:
+                return file.read_text(encoding="utf-8")
+            check_size(file.stat().st_size, what, *limit)
+            raw = file.read_bytes()
+        check_document(raw, what, *limit)
+        return raw.decode("utf-8", errors="replace")
+
+    def _listed_size(self, run_id: str, path: str) -> int | object | None:
+        """The size of a run's artifact from its folder's listing (read once per folder):
+        ``_ABSENT`` when the folder lists no such file, None when the store gives no size."""
+        folder, _, file_name = path.rpartition("/")
+        key = (run_id, folder)
+        if key not in self._listings:
+            with mlflow_errors(f"listing the artifacts of run {run_id}", self.uri):
+                uri = self._artifact_uri(run_id, folder) if folder else self._run_root(run_id)
+                try:
+                    listed = mlflow.artifacts.list_artifacts(
+                        artifact_uri=uri, tracking_uri=self.uri
+                    )
+                except Exception as exc:
+                    if not _is_missing(exc):
+                        raise
+                    listed = []
+            self._listings[key] = {
+                a.path.rpartition("/")[2]: a.file_size for a in listed or [] if not a.is_dir
+            }
+        return self._listings[key].get(file_name, _ABSENT)
 
     def _say(self, message: str, loud: bool = False) -> None:
         if self.progress or loud:
