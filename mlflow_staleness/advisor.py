@@ -537,7 +537,7 @@ class Advisor:
             note="; ".join(n for n in (note, hint) if n),
             evaluated_at=utc_now(),
             advice_id=new_advice_id(),
-            candidate=_candidate(candidate, ctx.versions, served, history),
+            candidate=_candidate(candidate, ctx.versions, served, history, window=record.window),
             loss_notes=read_as,
             loss_warning=warning,
         )
@@ -851,9 +851,15 @@ def _candidate(
     versions: Sequence[VersionEvidence],
     served: VersionEvidence,
     history: Sequence[WindowRecord],
+    *,
+    window: str | None = None,
 ) -> VersionEvidence | None:
     """The version the gate judges now: the one asked for, else the newest ready version newer
-    than the served one that no advice has judged yet; None for none."""
+    than the served one that no advice has judged yet; None for none.
+
+    The advice on ``window`` itself (the one being advised again) does not count as a judgement:
+    advising a window again replaces its advice, so the same command gives the same verdict, and
+    a move that failed after its advice was complete is made by running the command again."""
     if isinstance(asked, str) and asked.strip().lower() == "none":
         return None
     by_version = {v.version: v for v in versions}
@@ -880,7 +886,9 @@ def _candidate(
     judged = {
         str(r.advice.get("candidate_version"))
         for r in history
-        if r.advice is not None and r.advice.get("candidate_version") is not None
+        if r.advice is not None
+        and r.advice.get("candidate_version") is not None
+        and r.window != window
     }
     served_before = {r.served_version for r in history if r.served_version}
     newer = [
