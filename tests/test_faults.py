@@ -118,7 +118,7 @@ from mlflow_staleness import CostModel
 from mlflow_staleness.adapter import advisor_experiment
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.cli import main
-from mlflow_staleness.exceptions import StalenessError
+from mlflow_staleness.exceptions import ActionError, StalenessError
 from mlflow_staleness.recommendation import Recommendation
 
 pytestmark = pytest.mark.faults
@@ -769,6 +769,190 @@ def test_a_dropped_answer_is_retried_without_a_second_row(
     assert figures["inconsistent"] == 0, f"{figures}\n{text}"
     # the premise: MLflow's client did send each committed request again
     assert all(p.extra.get("retried") for p in tried), f"not retried:\n{text}"
+
+
+# ------------------------------------------------------------------- 4b. promote and rollback
+SERVING = "champion"
+
+
+class Switching:
+    """A model whose advice on its window moves the serving alias: ``promote`` (v1 served, the
+    newer v2 validates far better; predictions given) or ``rollback`` (v2 served and measured
+    worse than the older v1 on three windows; both versions scored through pyfunc).
+
+    Before each fault point the serving alias is put back on :attr:`before` by hand (a team that
+    undid the move), so every attempt moves it again; the window's earlier advice does not count
+    as a judgement of the candidate (a re-advised window gives the same verdict)."""
+
+    def __init__(self, server: MlflowServer, proxy: FaultProxy, folder: Path, kind: str) -> None:
+        self.server, self.proxy, self.folder, self.kind = server, proxy, folder, kind
+        self.name = unique_name(kind)
+        uri = server.uri
+        if kind == "promote":
+            register_version(uri, self.name, make_frame(seed=1), val_loss=0.1, log_model=False)
+            register_version(uri, self.name, make_frame(seed=2), val_loss=0.05, log_model=False)
+            client_for(uri).set_registered_model_alias(self.name, SERVING, "1")
+            self.before, self.target, self.window = "1", "2", "w1"
+            self.frame = make_frame(seed=3)
+            self.predictions = predictions_with_error(self.frame[TARGET], 0.3)
+        else:
+            frames = [make_frame(seed=10 + i, shift=1.0) for i in range(5)]
+            register_version(
+                uri, self.name, make_frame(seed=1, shift=1.0), val_loss=0.03, alias=SERVING
+            )
+            warm = Advisor(self.name, cost=COST, tracking_uri=uri, score_versions=3)
+            for i in range(4):
+                if i == 2:  # a bad v2 is put in service by hand
+                    register_version(uri, self.name, make_frame(seed=2), val_loss=0.03)
+                    client_for(uri).set_registered_model_alias(self.name, SERVING, "2")
+                warm.advise(frames[i], labels=TARGET, window=f"w{i}", candidate="none")
+            self.before, self.target, self.window = "2", "1", "w4"
+            self.frame, self.predictions = frames[4], None
+
+    def serving(self) -> str | None:
+        aliases = client_for(self.server.uri).get_registered_model(self.name).aliases
+        return str(aliases[SERVING]) if SERVING in aliases else None
+
+    def show(self) -> Shown:
+        return show(self.server.uri, self.name, self.window, self.folder)
+
+    def put_back(self) -> None:
+        client_for(self.server.uri).set_registered_model_alias(self.name, SERVING, self.before)
+
+    def advise(self, timeout: float, uri: str | None = None) -> tuple[Advisor, Recommendation]:
+        advisor = Advisor(
+            self.name,
+            cost=COST,
+            tracking_uri=uri or self.proxy.uri,
+            server_timeout=timeout,
+            promote_alias=True,
+            score_versions=3 if self.predictions is None else 0,
+        )
+        rec = advisor.advise(
+            self.frame, labels=TARGET, predictions=self.predictions, window=self.window, apply=True
+        )
+        return advisor, rec
+
+    def complete(self) -> tuple[Recommendation, list[Request]]:
+        """Put the alias back, then advise without faults: the move is made."""
+        self.put_back()
+        self.proxy.reset()
+        _, rec = self.advise(PATIENT)
+        requests = self.proxy.forwarded
+        self.proxy.reset()
+        assert (rec.action, rec.candidate_version) == (self.kind, self.target), rec.reason
+        assert self.serving() == self.target
+        return rec, requests
+
+    def alias_problems(self, shown: Shown) -> list[str]:
+        """The action-last invariant: the serving alias is where it was, or on the version the
+        window's complete advice (the one every reader shows) recommended."""
+        serving = self.serving()
+        allowed = {self.before}
+        if shown.rows:
+            row = shown.rows[-1]
+            if row.get("action") in ("promote", "rollback") and row.get("candidate_version"):
+                allowed.add(str(row["candidate_version"]))
+        if serving not in allowed:
+            return [f"{SERVING!r} -> v{serving}, which no complete advice recommended"]
+        return []
+
+    def fault(self, n: int, why: str) -> Point:
+        self.put_back()
+        point = Point(n=n, mode="cut", why=why, predictions=self.kind)
+        before = self.show()
+        point.previous = before.history[-1] if before.history else None
+        self.proxy.arm(cut_after=n)
+        started = time.monotonic()
+        advisor = None
+        with environment(CUT_ENV):
+            try:
+                advisor, rec = self.advise(CUT_SERVER_TIMEOUT)
+            except ActionError as exc:
+                point.outcome = f"raised ActionError: {str(exc)[:160]}"
+                if "run the same command again" not in str(exc):
+                    point.problems.append("the ActionError does not say how to complete it")
+            except StalenessError as exc:
+                point.outcome = f"raised {type(exc).__name__}: {str(exc)[:160]}"
+            except Exception as exc:  # a wrong kind of error is a finding
+                point.outcome = f"raised {type(exc).__name__}: {str(exc)[:160]}"
+                point.problems.append(f"raised {type(exc).__name__}, not a StalenessError")
+            else:
+                point.outcome = f"returned {rec.action} {rec.advice_id}"
+        point.seconds = time.monotonic() - started
+        cut = self.proxy.cut_request()
+        point.reached = cut.describe() if cut else "not reached"
+        point.kind = cut.kind if cut else ""
+        self.proxy.reset()
+        moved = cut is not None and cut.kind in ("set-alias", "transition-stage")
+        if moved and "ActionError" not in point.outcome:
+            point.problems.append(f"a cut move raised no ActionError: {point.outcome}")
+        if point.seconds > FAIL_FAST:
+            point.problems.append(f"took {point.seconds:.0f} s to fail (> {FAIL_FAST:g} s)")
+        shown = self.show()
+        point.shown = shown.describe() + f", {SERVING!r} -> v{self.serving()}"
+        point.problems += self.alias_problems(shown)
+        point.problems += after_fault_problems(
+            shown, point.previous, planned_id(advisor) if advisor else None
+        )
+        # the same command again, without a fault: the move is made
+        try:
+            _, again = self.advise(PATIENT)
+        except StalenessError as exc:
+            point.rerun_problems.append(f"the re-run failed: {type(exc).__name__}: {exc}")
+            return point
+        point.rerun = again.advice_id
+        if self.serving() != self.target:
+            point.rerun_problems.append(
+                f"after the re-run ({again.action} {again.candidate_version}) {SERVING!r} -> "
+                f"v{self.serving()}, not v{self.target}"
+            )
+        point.rerun_problems += converged_problems(
+            self.server.uri,
+            self.name,
+            again,
+            self.show(),
+        )
+        return point
+
+
+def switching_points(reference: list[Request]) -> dict[int, str]:
+    """Every request from the completion marker on (the display writes, the version's
+    ``staleness.advice_id`` and the move), the first write and the last read before it; every N
+    with ``STALENESS_FAULT_SWEEP=all``."""
+    if os.environ.get("STALENESS_FAULT_SWEEP") == "all":
+        return {n: label(reference[n - 1]) for n in range(1, len(reference) + 1)}
+    writes = [r for r in reference if r.is_write]
+    marker = first_seq(reference, "set-run-tag", after=writes[0].seq)
+    points = {writes[0].seq: f"first write ({label(writes[0])})"}
+    points[writes[0].seq - 1] = "last read before the first write"
+    points[marker - 1] = f"the write before the completion marker ({label(reference[marker - 2])})"
+    points.update({r.seq: label(r) for r in reference if r.seq >= marker})
+    return dict(sorted(points.items()))
+
+
+@pytest.mark.parametrize("kind", ["promote", "rollback"])
+def test_a_cut_around_a_promote_or_rollback_never_moves_the_alias_without_complete_advice(
+    fault_server: MlflowServer, proxy: FaultProxy, figures_file: Path, tmp_path: Path, kind: str
+) -> None:
+    started = time.monotonic()
+    model = Switching(fault_server, proxy, tmp_path, kind)
+    _, reference = model.complete()
+    labelled = [label(r) for r in reference]
+    move = first_seq(reference, "set-alias")
+    assert move == len(reference), f"the move is not the last request:\n{labelled}"
+    assert first_seq(reference, "set-run-tag", after=1) < move
+    points = switching_points(reference)
+    print(f"\n{kind}: {len(reference)} requests; points {sorted(points)}")
+    tried = [model.fault(n, why) for n, why in points.items()]
+    text = report_points(f"cuts around a {kind}", tried)
+    figures = summary(tried) | {
+        "requests of an advice": len(reference),
+        "wall seconds": round(time.monotonic() - started, 1),
+    }
+    record_figures(figures_file, f"{kind} cuts", figures)
+    assert "set-alias" in figures["kinds cut"], figures
+    assert figures["inconsistent"] == 0, f"{figures}\n{text}"
 
 
 # ---------------------------------------------------------------------------------- 5. SIGKILL
