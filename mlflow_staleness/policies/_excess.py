@@ -132,7 +132,9 @@ def fresh_levels(losses: np.ndarray, val_loss: np.ndarray, last: int) -> FreshLe
     has_model = present.any(axis=0)
     youngest = T - 1 - np.argmax(present[::-1], axis=0)
     youngest_loss = before[youngest, np.arange(span.size)]
-    estimated = youngest_loss - curve[np.minimum(span - youngest, len(curve) - 1)]
+    # a window without a model has no youngest one (argmax of nothing: the last row, possibly
+    # after the window): its age is clipped to a valid index, and its level is ``typical`` below
+    estimated = youngest_loss - curve[np.clip(span - youngest, 0, len(curve) - 1)]
     level[span] = np.where(has_model, estimated, typical)
     level[exact_u] = exact_v
     return FreshLevels(
