@@ -27,6 +27,8 @@ import contextlib
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -525,3 +527,29 @@ def test_the_window_after_a_promote_is_advised(sqlite_uri: str) -> None:
         rec = advisor.advise(frame, labels=TARGET, predictions=predictions, window=window)
         assert rec.version == "2"
         assert rec.action in ("keep", "retrain", "rollback", "insufficient-evidence"), rec.reason
+
+
+# ---------------------------------------------------------------------------- soak with faults
+@pytest.mark.faults
+def test_a_short_soak_with_random_faults_keeps_every_invariant(tmp_path: Path) -> None:
+    """``scripts/soak_faults.py`` on 20 windows (the full run is 200): random 500s, timeouts and
+    cut connections on 5% of the requests; after every window, the alias was moved only by a
+    complete advice, no incomplete advice is shown, and no secret was printed."""
+    out = tmp_path / "soak.json"
+    script = Path(__file__).resolve().parents[1] / "scripts" / "soak_faults.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--windows", "20", "--seed", "1", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert out.is_file(), done.stderr[-3000:]
+    counts = json.loads(out.read_text(encoding="utf-8"))
+    print(json.dumps(counts, indent=1))
+    assert done.returncode == 0, counts
+    assert counts["faults injected, total"] > 0, counts  # the premise: faults were injected
+    assert counts["advice calls"] >= counts["windows"], counts
+    assert counts["invariant violations"] == 0, counts["violations"]
+    assert counts["secrets printed"] == 0, counts["leaks"]
+    assert counts.get("windows given up", 0) <= 1, counts
