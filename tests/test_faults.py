@@ -56,9 +56,15 @@ The tests:
    advisor experiment yet), cuts after ``experiments/create``, ``runs/create``, the first write
    after them, and the last request: nothing or one complete advice, then convergence.
 3. ``test_a_cut_around_alias_moves_leaves_one_complete_advice`` - ``apply=True`` with
-   ``set_alias``: keep and retrain alternate, so the plan moves the alias each time; cuts after
-   ``registered-models/alias`` (set and delete), after the request that follows each, and after
-   the write before the delete (the model's summary tag).
+   ``set_alias``: keep and retrain alternate, so the plan moves the alias each time; the move is
+   the last request of the advice (action last); cuts after ``registered-models/alias`` (set and
+   delete) and after the write before each (the version's ``staleness.advice_id``).
+3b. ``test_a_cut_around_a_promote_or_rollback_never_moves_the_alias_without_complete_advice`` -
+   ``--promote`` of a newer version and a rollback to an older one (scored through pyfunc): the
+   serving alias is put back before each point; cuts after every request from the completion
+   marker on (every N with ``STALENESS_FAULT_SWEEP=all``); after each, the serving alias is where
+   it was or on the version the window's complete advice recommended, a cut move raised
+   ``ActionError``, and the same command again makes the move.
 4. ``test_a_dropped_answer_is_retried_without_a_second_row`` - ``drop_nth=N``: only the N-th
    answer is lost, later requests pass, and MLflow's client (2 retries) sends the committed request
    again (the same metric points again, a second ``runs/create``, an ``experiments/create`` of
@@ -501,6 +507,30 @@ class Model:
     def show(self) -> Shown:
         return show(self.server.uri, self.name, WINDOW, self.folder)
 
+    def alias(self) -> str | None:
+        """Where ``set_alias`` points now (None: nowhere, or no ``set_alias``)."""
+        if self.set_alias is None:
+            return None
+        aliases = client_for(self.server.uri).get_registered_model(self.name).aliases
+        return str(aliases[self.set_alias]) if self.set_alias in aliases else None
+
+    def alias_problems(self, before: str | None, shown: Shown) -> list[str]:
+        """Action last: ``set_alias`` is where it was, or where the window's complete advice
+        (the one the readers show) says: on the served version for retrain, nowhere for keep."""
+        if self.set_alias is None:
+            return []
+        now = self.alias()
+        allowed = {before}
+        if shown.rows:
+            row = shown.rows[-1]
+            if row.get("action") == "retrain":
+                allowed.add(str(row.get("version")))
+            elif row.get("action") == "keep":
+                allowed.add(None)
+        if now in allowed:
+            return []
+        return [f"{self.set_alias!r} -> {now}, neither where it was ({before}) nor the advice's"]
+
     def advisor_runs(self) -> int:
         """How many runs the advisor experiment holds (a retried runs/create makes two)."""
         client = client_for(self.server.uri)
@@ -524,6 +554,7 @@ class Model:
         previous = self.previous
         point.previous = previous.advice_id if previous else None
         points_before = self.confidence_points(previous)
+        alias_before = self.alias()
         if mode == "cut":
             self.proxy.arm(cut_after=n)
             env, timeout = CUT_ENV, CUT_SERVER_TIMEOUT
@@ -577,6 +608,7 @@ class Model:
             point.extra["advisor runs"] = self.advisor_runs()
         else:
             point.problems += after_fault_problems(shown, point.previous, point.attempt)
+            point.problems += self.alias_problems(alias_before, shown)
         # the same advice again, without a fault
         try:
             again, _, _ = self.complete(key)
@@ -711,13 +743,20 @@ def test_a_cut_around_alias_moves_leaves_one_complete_advice(
     assert (keep.action, retrain.action) == ("keep", "retrain"), (keep.reason, retrain.reason)
     set_at = first_seq(reference_retrain, "set-alias")
     delete_at = first_seq(reference_keep, "delete-alias")
+    # action last: each move is the last request of its advice
+    assert delete_at == len(reference_keep), labels(reference_keep)
+    assert set_at == len(reference_retrain), labels(reference_retrain)
     before = max(r.seq for r in reference_keep if r.is_write and r.seq < delete_at)
+    before_set = max(r.seq for r in reference_retrain if r.is_write and r.seq < set_at)
     plan = [
         ("keep", delete_at, "delete-alias"),
         ("retrain", set_at, "set-alias"),
-        ("keep", delete_at + 1, f"after delete-alias ({label(reference_keep[delete_at])})"),
-        ("retrain", set_at + 1, f"after set-alias ({label(reference_retrain[set_at])})"),
         ("keep", before, f"write before delete-alias ({label(reference_keep[before - 1])})"),
+        (
+            "retrain",
+            before_set,
+            f"write before set-alias ({label(reference_retrain[before_set - 1])})",
+        ),
     ]
     tried = []
     for key, n, why in plan:
