@@ -58,9 +58,9 @@ MIN_SECRET = 4
 
 # scheme://user-info@ : the user-info never holds '/', whitespace, quotes or brackets; '@' and
 # ':' may appear in it (the last '@' ends it, as urllib reads it)
-_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s?#\"'<>()\[\]{}]*@")
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s?#\"'<>()\[\]{}]*@")
 _AUTH_HEADER = re.compile(
-    r"(?P<head>\bauthorization\b[\"']?\s*[:=]\s*[\"']?"
+    r"(?P<head>authorization[\"']?\s*[:=]\s*[\"']?"
     r"(?:(?:basic|bearer|token|digest|negotiate|apikey)\s+)?)"
     r"(?P<secret>[^\s\"',;}\]]+)",
     re.IGNORECASE,

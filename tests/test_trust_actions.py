@@ -30,6 +30,7 @@ import os
 import subprocess
 import sys
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,9 +123,10 @@ _SURROUNDING = st.text(_PRINTABLE, max_size=60)
     data=st.data(),
     before=_SURROUNDING,
     after=_SURROUNDING,
+    separators=st.tuples(*[st.sampled_from(["", " ", "\n", ", ", "\t"])] * 2),
 )
 def test_a_secret_in_any_text_never_survives_redaction(
-    form: str, data: st.DataObject, before: str, after: str
+    form: str, data: st.DataObject, before: str, after: str, separators: tuple[str, str]
 ) -> None:
     alphabet, template, variable = FORMS[form]
     if alphabet is None:  # a variable's value is masked whatever its characters
@@ -133,10 +135,11 @@ def test_a_secret_in_any_text_never_survives_redaction(
     else:
         secret = data.draw(st.text(alphabet, min_size=8, max_size=40), label="secret")
     assume(secret not in before and secret not in after)
-    text = f"{before} {template.format(s=secret)} {after}"
+    text = f"{before}{separators[0]}{template.format(s=secret)}{separators[1]}{after}"
     env: dict[str, str | None] = no_secret_variables()
     if variable == "uri":
-        env["MLFLOW_TRACKING_URI"] = f"http://bob:{secret}@10.0.0.1:5000"
+        # a URI holds its password percent-encoded; the text may quote it either way
+        env["MLFLOW_TRACKING_URI"] = f"http://bob:{urllib.parse.quote(secret, safe='')}@h:5000"
     elif variable is not None:
         env[variable] = secret
     with environment(env):
