@@ -57,7 +57,12 @@ from mlflow_staleness import CostModel
 from mlflow_staleness.adapter.writing import Write
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.cli import main
-from mlflow_staleness.exceptions import ActionError, ServerError, StalenessError
+from mlflow_staleness.exceptions import (
+    ActionError,
+    NoPermissionError,
+    ServerError,
+    StalenessError,
+)
 from mlflow_staleness.redaction import MASK, SECRET_VARIABLES, redact, secrets_in_environment
 
 COST = CostModel(compute_cost=50, error_cost=1.0, predictions_per_step=1000, currency="EUR")
@@ -556,3 +561,37 @@ def test_a_short_soak_with_random_faults_keeps_every_invariant(tmp_path: Path) -
     assert counts["invariant violations"] == 0, counts["violations"]
     assert counts["secrets printed"] == 0, counts["leaks"]
     assert counts.get("windows given up", 0) <= 1, counts
+
+
+def test_a_server_failing_on_the_permission_question_is_not_a_refusal(
+    auth_server: AuthServer,
+) -> None:
+    """A 500 on ``users/permissions/get`` says nothing about the permission: a ServerError that
+    names the answer and the way forward, not "no permission", and nothing written."""
+    admin = auth_server.admin
+    env = {**admin.env(), "MLFLOW_TRACKING_URI": None, **dict.fromkeys(_HTTP)}
+    with environment(env), FaultProxy(auth_server.uri) as proxy:
+        name = _promotable(auth_server.uri)
+        frame = make_frame(seed=3)
+        predictions = predictions_with_error(frame[TARGET], 0.3)
+
+        def advise(model: str) -> object:
+            return Advisor(model, cost=COST, tracking_uri=proxy.uri, server_timeout=30).advise(
+                frame, labels=TARGET, predictions=predictions, window="w1"
+            )
+
+        proxy.reset()
+        advise(_promotable(auth_server.uri))  # a twin: where is the question among the requests
+        [question] = [r.seq for r in proxy.forwarded if r.path.endswith("permissions/get")][:1]
+        before = snapshot(auth_server.uri, name)
+        proxy.arm(fail_nth=question)
+        retries = environment({"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"})
+        with retries, pytest.raises(ServerError) as caught:
+            advise(name)
+        proxy.reset()
+        after = snapshot(auth_server.uri, name)
+    message = str(caught.value)
+    assert not isinstance(caught.value, NoPermissionError), message
+    assert "answered HTTP 500" in message, message
+    assert message.endswith("run the same command again (the server's log says why it failed)")
+    assert after == before
