@@ -26,7 +26,8 @@ After every window, straight at the server (no faults), it checks:
 - **no half-written advice shown as current**: the advisor run's ``staleness.advice_id``, and the
   served version's when it is not empty (empty marks its copies as incomplete), name a complete
   advice of the history, and the version's ``staleness.action`` tag is that advice's action;
-  the window's row, when the window's advice succeeded, is the advice the CLI printed;
+  the model's ``staleness.summary`` is that of a complete advice; the window's row, when the
+  window's advice succeeded, is the advice the CLI printed;
 - **no secret**: neither the password nor the token is in anything printed (stdout, stderr,
   every log record).
 
@@ -225,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
                     violations.append(f"{window}: v{row['version']} shows incomplete {shown}")
                 if shown == row["advice_id"] and tags.get("staleness.action") != row["action"]:
                     violations.append(f"{window}: v{row['version']}'s tags are not its advice")
+            summary = client.get_registered_model(model).tags.get("staleness.summary")
+            complete = {f"v{r['version']} on window {r['window']}: {r['action']} " for r in rows}
+            if summary and not any(summary.startswith(prefix) for prefix in complete):
+                violations.append(f"{window}: the summary shows no complete advice: {summary}")
             if advice is not None and advice["action"] == "retrain":
                 train(frame)
                 counts["retrains (versions trained)"] += 1
