@@ -556,7 +556,9 @@ class Advisor:
             note = f"{note}; {late}" if note else late
             apply = False
             candidate = "none" if candidate is None else candidate
-        judged = _candidate(candidate, ctx.versions, served, history, self.model_name)
+        judged = _candidate(
+            candidate, ctx.versions, served, history, self.model_name, window=record.window
+        )
         warning, lifted = _implausible_loss(served, history, record, judged)
         if warning is not None:  # a loss that is likely a data error moves nothing
             apply = False
@@ -932,10 +934,16 @@ def _candidate(
     served: VersionEvidence,
     history: Sequence[WindowRecord],
     model_name: str | None = None,
+    *,
+    window: str | None = None,
 ) -> VersionEvidence | None:
     """The version the gate judges now: the one asked for, else the newest eligible version
     newer than the served one that no advice has judged yet; None for none. A version asked for
-    that is not eligible (:func:`mlflow_staleness.eligibility.ineligibility`) is an error."""
+    that is not eligible (:func:`mlflow_staleness.eligibility.ineligibility`) is an error.
+
+    The advice on ``window`` itself (the one being advised again) does not count as a judgement:
+    advising a window again replaces its advice, so the same command gives the same verdict, and
+    a move that failed after its advice was complete is made by running the command again."""
     if isinstance(asked, str) and asked.strip().lower() == "none":
         return None
     by_version = {v.version: v for v in versions}
@@ -968,6 +976,7 @@ def _candidate(
         if r.advice is not None
         and r.advice.get("candidate_version") is not None
         and not r.advice.get("loss_warning")  # a flagged advice moved nothing: judge it again
+        and r.window != window
     }
     served_before = {r.served_version for r in history if r.served_version}
     newer = [

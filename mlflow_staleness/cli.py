@@ -27,6 +27,7 @@ import click
 from mlflow_staleness import __version__
 from mlflow_staleness._terminal import terminal_safe
 from mlflow_staleness.exceptions import InvalidInputError, RegistryError, StalenessError
+from mlflow_staleness.redaction import redact
 
 #: The losses ``--metric`` names (:data:`mlflow_staleness.losses.METRICS`, spelled out here so
 #: that ``--help`` imports no numpy; a test keeps the two equal).
@@ -54,7 +55,9 @@ Codes 3 and 4 apply under --dry-run too; 3 wins over 4.
 
 
 class _SafeStream:
-    """A text stream that escapes control characters on their way to the terminal.
+    """A text stream that removes credentials (:func:`~mlflow_staleness.redaction.redact`) and
+    escapes control characters on their way to the terminal: MLflow's log lines and Python's
+    warnings, written to ``sys.stderr``, pass through it too.
 
     Newlines (the lines the CLI prints) and carriage returns (the progress line rewritten in
     place) pass; every value from data is printed through :func:`terminal_safe` first anyway.
@@ -65,7 +68,7 @@ class _SafeStream:
 
     def write(self, text: str) -> int:
         if isinstance(text, str):
-            text = terminal_safe(text, keep="\n\r")
+            text = terminal_safe(redact(text), keep="\n\r")
         return self._stream.write(text)
 
     def __getattr__(self, name: str) -> Any:
@@ -87,7 +90,7 @@ class _SafeGroup(click.Group):
 
 def _echo(message: str = "", *, err: bool = False, file: Any = None) -> None:
     """Print one line: every control character in it (a newline from data too) escaped."""
-    click.echo(terminal_safe(message), err=err, file=file)
+    click.echo(terminal_safe(redact(message)), err=err, file=file)
 
 
 class Failure(click.ClickException):
@@ -689,7 +692,7 @@ def _write_out(out: str, text: str) -> None:
     from mlflow_staleness._files import write_atomic
 
     try:
-        write_atomic(out, text)
+        write_atomic(out, redact(text))
     except OSError as exc:
         raise InvalidInputError(f"cannot write --out {out!r}: {exc.strerror or exc}") from exc
 

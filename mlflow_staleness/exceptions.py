@@ -8,6 +8,7 @@ Messages say what was expected, what came, and what is allowed.
 from __future__ import annotations
 
 __all__ = [
+    "ActionError",
     "FutureAccessError",
     "InvalidCostError",
     "InvalidInputError",
@@ -20,7 +21,16 @@ __all__ = [
 
 
 class StalenessError(Exception):
-    """Root of every error this package raises on purpose."""
+    """Root of every error this package raises on purpose.
+
+    Its message goes through :func:`~mlflow_staleness.redaction.redact`: an error built from
+    MLflow's message, which may quote ``http://user:password@host``, carries no credentials.
+    """
+
+    def __init__(self, *args: object) -> None:
+        from mlflow_staleness.redaction import redact
+
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class InvalidInputError(StalenessError, ValueError):
@@ -56,3 +66,25 @@ class ServerError(StalenessError, ConnectionError):
 
 class NoPermissionError(StalenessError, PermissionError):
     """The tracking server's permissions do not let this user write the advice."""
+
+
+class ActionError(StalenessError, RuntimeError):
+    """The advice was written and is complete, but a move it asked for (an alias, a stage) failed.
+
+    The moves are the last writes of an advice, so the registry holds the complete advice, and
+    each alias or stage is where it was or where that advice says. Running the same command
+    again completes the move. :attr:`advice_id` is the complete advice's id, :attr:`done` the
+    moves made before the failure, :attr:`pending` those not made.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        advice_id: str = "",
+        done: tuple[str, ...] = (),
+        pending: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.advice_id = advice_id
+        self.done = tuple(done)
+        self.pending = tuple(pending)

@@ -61,6 +61,7 @@ QUICK_EXCLUDED = frozenset(
         "test_e2e_replay.py",
         "test_engine_boundaries.py",
         "test_faults.py",
+        "test_trust_actions.py",
         "test_fingerprint_reader.py",
         "test_fuzz_frames.py",
         "test_hooks.py",

@@ -19,6 +19,16 @@ Two faults, armed with :meth:`FaultProxy.arm` (and cleared with :meth:`FaultProx
     Only the N-th response is dropped the same way; the requests after it pass. A client that
     retries (MLflow retries POSTs too) then sends the committed request a second time.
 
+``fail_nth=N``
+    The N-th request is answered with a 500 and never forwarded: the server did nothing. Later
+    requests pass (a client that retries sends it again, and gets through).
+``chaos=Chaos(rate, seed)``
+    Each numbered request, with probability ``rate`` (seeded, so a run can be replayed), gets one
+    of three faults, drawn evenly: ``500`` (answered with a 500, not forwarded), ``timeout``
+    (forwarded, so the server commits it, then held for ``hold`` seconds without an answer and
+    closed) or ``cut`` (forwarded, then the connection closed without the answer). The faults
+    injected are counted by kind in :attr:`FaultProxy.faults`; the network stays up.
+
 Requests to ``uncounted`` paths (by default MLflow's capability probe
 ``/api/3.0/mlflow/server-info``, which its client makes at first contact and again whenever its
 cache of the answer expires) pass through and are recorded with ``seq`` 0, without a number:
@@ -32,10 +42,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import random
 import socket
 import socketserver
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -89,6 +101,7 @@ class Request:
     key: str
     outcome: str = "pending"
     status: int | None = None
+    fault: str = ""  # the fault injected on it ("500", "timeout", "cut"), if one was
 
     @property
     def is_write(self) -> bool:
@@ -97,6 +110,19 @@ class Request:
     def describe(self) -> str:
         what = f"{self.kind} {self.key}".rstrip()
         return f"#{self.seq} {self.method} {self.path} [{what}] -> {self.outcome}"
+
+
+@dataclass(frozen=True)
+class Chaos:
+    """Random faults on a share ``rate`` of the requests: see the module's docstring."""
+
+    rate: float = 0.05
+    seed: int = 0
+    kinds: tuple[str, ...] = ("500", "timeout", "cut")
+    hold: float = 3.0
+
+
+_INJECTED_500 = b'{"error_code": "INTERNAL_ERROR", "message": "fault proxy: injected 500"}'
 
 
 def classify(method: str, path: str, body: bytes | None) -> tuple[str, str]:
@@ -212,6 +238,17 @@ class _Handler(socketserver.StreamRequestHandler):
             record, action = owner._admit(incoming)
             if action == "refuse":
                 return
+            if action == "fail":
+                owner._done_forwarding()
+                owner._finish(record, "failed", 500)
+                headers = [("Content-Type", "application/json")]
+                try:
+                    self._send(incoming, 500, "Internal Server Error", headers, _INJECTED_500)
+                except OSError:
+                    return
+                if incoming.wants_close:
+                    return
+                continue
             try:
                 response = owner._forward(incoming)
             finally:
@@ -221,6 +258,11 @@ class _Handler(socketserver.StreamRequestHandler):
                 self._send(incoming, 502, "Bad Gateway", [], b"proxy: upstream failed")
                 return
             status, reason, headers, payload = response
+            if action == "hold":
+                time.sleep(owner._chaos.hold if owner._chaos else 0)
+                owner._finish(record, "held", status)
+                self._abort()
+                return
             if action in ("cut", "drop"):
                 owner._finish(record, "cut" if action == "cut" else "dropped", status)
                 self._abort()
@@ -284,22 +326,47 @@ class FaultProxy(LoopbackThreadedServer):
         self._refused_connections = 0
         self._cut_after: int | None = None
         self._drop_nth: int | None = None
+        self._fail_nth: int | None = None
+        self._chaos: Chaos | None = None
+        self._random = random.Random(0)
+        self._faults: Counter[str] = Counter()
         self._down = False
 
     # ------------------------------------------------------------------ control
-    def arm(self, *, cut_after: int | None = None, drop_nth: int | None = None) -> None:
+    def arm(
+        self,
+        *,
+        cut_after: int | None = None,
+        drop_nth: int | None = None,
+        fail_nth: int | None = None,
+        chaos: Chaos | None = None,
+    ) -> None:
         """Forget what was seen, bring the network up, and arm one fault (or none)."""
-        if cut_after is not None and drop_nth is not None:
+        if sum(v is not None for v in (cut_after, drop_nth, fail_nth, chaos)) > 1:
             raise ValueError("arm one fault at a time")
-        for value in (cut_after, drop_nth):
+        for value in (cut_after, drop_nth, fail_nth):
             if value is not None and value < 1:
                 raise ValueError(f"requests are numbered from 1, got {value}")
         with self._lock:
             self._requests.clear()
             self._forwarded = 0
             self._refused_connections = 0
-            self._cut_after, self._drop_nth = cut_after, drop_nth
+            self._cut_after, self._drop_nth, self._fail_nth = cut_after, drop_nth, fail_nth
+            self._chaos = chaos
+            self._random = random.Random(chaos.seed if chaos else 0)
+            self._faults = Counter()
             self._down = False
+
+    @property
+    def faults(self) -> Counter[str]:
+        """The random faults injected since the last ``arm()``, by kind."""
+        with self._lock:
+            return Counter(self._faults)
+
+    def forget(self) -> None:
+        """Forget the requests seen (a long run's memory), keeping the armed fault and counts."""
+        with self._lock:
+            self._requests.clear()
 
     def reset(self) -> None:
         """No fault, the network up, nothing seen."""
@@ -376,6 +443,12 @@ class FaultProxy(LoopbackThreadedServer):
                 return record, "cut"
             if self._drop_nth is not None and record.seq == self._drop_nth:
                 return record, "drop"
+            if self._fail_nth is not None and record.seq == self._fail_nth:
+                return record, "fail"
+            if self._chaos is not None and self._random.random() < self._chaos.rate:
+                record.fault = self._random.choice(self._chaos.kinds)
+                self._faults[record.fault] += 1
+                return record, {"500": "fail", "timeout": "hold", "cut": "drop"}[record.fault]
             return record, "forward"
 
     def _done_forwarding(self) -> None:

@@ -56,9 +56,15 @@ The tests:
    advisor experiment yet), cuts after ``experiments/create``, ``runs/create``, the first write
    after them, and the last request: nothing or one complete advice, then convergence.
 3. ``test_a_cut_around_alias_moves_leaves_one_complete_advice`` - ``apply=True`` with
-   ``set_alias``: keep and retrain alternate, so the plan moves the alias each time; cuts after
-   ``registered-models/alias`` (set and delete), after the request that follows each, and after
-   the write before the delete (the model's summary tag).
+   ``set_alias``: keep and retrain alternate, so the plan moves the alias each time; the move is
+   the last request of the advice (action last); cuts after ``registered-models/alias`` (set and
+   delete) and after the write before each (the version's ``staleness.advice_id``).
+3b. ``test_a_cut_around_a_promote_or_rollback_never_moves_the_alias_without_complete_advice`` -
+   ``--promote`` of a newer version and a rollback to an older one (scored through pyfunc): the
+   serving alias is put back before each point; cuts after every request from the completion
+   marker on (every N with ``STALENESS_FAULT_SWEEP=all``); after each, the serving alias is where
+   it was or on the version the window's complete advice recommended, a cut move raised
+   ``ActionError``, and the same command again makes the move.
 4. ``test_a_dropped_answer_is_retried_without_a_second_row`` - ``drop_nth=N``: only the N-th
    answer is lost, later requests pass, and MLflow's client (2 retries) sends the committed request
    again (the same metric points again, and before MLflow 3.18 a second ``runs/create`` or an
@@ -120,7 +126,7 @@ from mlflow_staleness import CostModel
 from mlflow_staleness.adapter import advisor_experiment
 from mlflow_staleness.advisor import Advisor
 from mlflow_staleness.cli import main
-from mlflow_staleness.exceptions import StalenessError
+from mlflow_staleness.exceptions import ActionError, StalenessError
 from mlflow_staleness.recommendation import Recommendation
 
 pytestmark = pytest.mark.faults
@@ -503,6 +509,30 @@ class Model:
     def show(self) -> Shown:
         return show(self.server.uri, self.name, WINDOW, self.folder)
 
+    def alias(self) -> str | None:
+        """Where ``set_alias`` points now (None: nowhere, or no ``set_alias``)."""
+        if self.set_alias is None:
+            return None
+        aliases = client_for(self.server.uri).get_registered_model(self.name).aliases
+        return str(aliases[self.set_alias]) if self.set_alias in aliases else None
+
+    def alias_problems(self, before: str | None, shown: Shown) -> list[str]:
+        """Action last: ``set_alias`` is where it was, or where the window's complete advice
+        (the one the readers show) says: on the served version for retrain, nowhere for keep."""
+        if self.set_alias is None:
+            return []
+        now = self.alias()
+        allowed = {before}
+        if shown.rows:
+            row = shown.rows[-1]
+            if row.get("action") == "retrain":
+                allowed.add(str(row.get("version")))
+            elif row.get("action") == "keep":
+                allowed.add(None)
+        if now in allowed:
+            return []
+        return [f"{self.set_alias!r} -> {now}, neither where it was ({before}) nor the advice's"]
+
     def advisor_runs(self) -> int:
         """How many runs the advisor experiment holds (a retried runs/create makes two)."""
         client = client_for(self.server.uri)
@@ -526,6 +556,7 @@ class Model:
         previous = self.previous
         point.previous = previous.advice_id if previous else None
         points_before = self.confidence_points(previous)
+        alias_before = self.alias()
         if mode == "cut":
             self.proxy.arm(cut_after=n)
             env, timeout = CUT_ENV, CUT_SERVER_TIMEOUT
@@ -579,6 +610,7 @@ class Model:
             point.extra["advisor runs"] = self.advisor_runs()
         else:
             point.problems += after_fault_problems(shown, point.previous, point.attempt)
+            point.problems += self.alias_problems(alias_before, shown)
         # the same advice again, without a fault
         try:
             again, _, _ = self.complete(key)
@@ -713,13 +745,20 @@ def test_a_cut_around_alias_moves_leaves_one_complete_advice(
     assert (keep.action, retrain.action) == ("keep", "retrain"), (keep.reason, retrain.reason)
     set_at = first_seq(reference_retrain, "set-alias")
     delete_at = first_seq(reference_keep, "delete-alias")
+    # action last: each move is the last request of its advice
+    assert delete_at == len(reference_keep), labels(reference_keep)
+    assert set_at == len(reference_retrain), labels(reference_retrain)
     before = max(r.seq for r in reference_keep if r.is_write and r.seq < delete_at)
+    before_set = max(r.seq for r in reference_retrain if r.is_write and r.seq < set_at)
     plan = [
         ("keep", delete_at, "delete-alias"),
         ("retrain", set_at, "set-alias"),
-        ("keep", delete_at + 1, f"after delete-alias ({label(reference_keep[delete_at])})"),
-        ("retrain", set_at + 1, f"after set-alias ({label(reference_retrain[set_at])})"),
         ("keep", before, f"write before delete-alias ({label(reference_keep[before - 1])})"),
+        (
+            "retrain",
+            before_set,
+            f"write before set-alias ({label(reference_retrain[before_set - 1])})",
+        ),
     ]
     tried = []
     for key, n, why in plan:
@@ -788,6 +827,190 @@ def _client_resends_creates() -> bool:
 
     major, minor = (int(part) for part in version("mlflow").split(".")[:2])
     return (major, minor) < (3, 18)
+
+
+# ------------------------------------------------------------------- 4b. promote and rollback
+SERVING = "champion"
+
+
+class Switching:
+    """A model whose advice on its window moves the serving alias: ``promote`` (v1 served, the
+    newer v2 validates far better; predictions given) or ``rollback`` (v2 served and measured
+    worse than the older v1 on three windows; both versions scored through pyfunc).
+
+    Before each fault point the serving alias is put back on :attr:`before` by hand (a team that
+    undid the move), so every attempt moves it again; the window's earlier advice does not count
+    as a judgement of the candidate (a re-advised window gives the same verdict)."""
+
+    def __init__(self, server: MlflowServer, proxy: FaultProxy, folder: Path, kind: str) -> None:
+        self.server, self.proxy, self.folder, self.kind = server, proxy, folder, kind
+        self.name = unique_name(kind)
+        uri = server.uri
+        if kind == "promote":
+            register_version(uri, self.name, make_frame(seed=1), val_loss=0.1, log_model=False)
+            register_version(uri, self.name, make_frame(seed=2), val_loss=0.05, log_model=False)
+            client_for(uri).set_registered_model_alias(self.name, SERVING, "1")
+            self.before, self.target, self.window = "1", "2", "w1"
+            self.frame = make_frame(seed=3)
+            self.predictions = predictions_with_error(self.frame[TARGET], 0.3)
+        else:
+            frames = [make_frame(seed=10 + i, shift=1.0) for i in range(5)]
+            register_version(
+                uri, self.name, make_frame(seed=1, shift=1.0), val_loss=0.03, alias=SERVING
+            )
+            warm = Advisor(self.name, cost=COST, tracking_uri=uri, score_versions=3)
+            for i in range(4):
+                if i == 2:  # a bad v2 is put in service by hand
+                    register_version(uri, self.name, make_frame(seed=2), val_loss=0.03)
+                    client_for(uri).set_registered_model_alias(self.name, SERVING, "2")
+                warm.advise(frames[i], labels=TARGET, window=f"w{i}", candidate="none")
+            self.before, self.target, self.window = "2", "1", "w4"
+            self.frame, self.predictions = frames[4], None
+
+    def serving(self) -> str | None:
+        aliases = client_for(self.server.uri).get_registered_model(self.name).aliases
+        return str(aliases[SERVING]) if SERVING in aliases else None
+
+    def show(self) -> Shown:
+        return show(self.server.uri, self.name, self.window, self.folder)
+
+    def put_back(self) -> None:
+        client_for(self.server.uri).set_registered_model_alias(self.name, SERVING, self.before)
+
+    def advise(self, timeout: float, uri: str | None = None) -> tuple[Advisor, Recommendation]:
+        advisor = Advisor(
+            self.name,
+            cost=COST,
+            tracking_uri=uri or self.proxy.uri,
+            server_timeout=timeout,
+            promote_alias=True,
+            score_versions=3 if self.predictions is None else 0,
+        )
+        rec = advisor.advise(
+            self.frame, labels=TARGET, predictions=self.predictions, window=self.window, apply=True
+        )
+        return advisor, rec
+
+    def complete(self) -> tuple[Recommendation, list[Request]]:
+        """Put the alias back, then advise without faults: the move is made."""
+        self.put_back()
+        self.proxy.reset()
+        _, rec = self.advise(PATIENT)
+        requests = self.proxy.forwarded
+        self.proxy.reset()
+        assert (rec.action, rec.candidate_version) == (self.kind, self.target), rec.reason
+        assert self.serving() == self.target
+        return rec, requests
+
+    def alias_problems(self, shown: Shown) -> list[str]:
+        """The action-last invariant: the serving alias is where it was, or on the version the
+        window's complete advice (the one every reader shows) recommended."""
+        serving = self.serving()
+        allowed = {self.before}
+        if shown.rows:
+            row = shown.rows[-1]
+            if row.get("action") in ("promote", "rollback") and row.get("candidate_version"):
+                allowed.add(str(row["candidate_version"]))
+        if serving not in allowed:
+            return [f"{SERVING!r} -> v{serving}, which no complete advice recommended"]
+        return []
+
+    def fault(self, n: int, why: str) -> Point:
+        self.put_back()
+        point = Point(n=n, mode="cut", why=why, predictions=self.kind)
+        before = self.show()
+        point.previous = before.history[-1] if before.history else None
+        self.proxy.arm(cut_after=n)
+        started = time.monotonic()
+        advisor = None
+        with environment(CUT_ENV):
+            try:
+                advisor, rec = self.advise(CUT_SERVER_TIMEOUT)
+            except ActionError as exc:
+                point.outcome = f"raised ActionError: {str(exc)[:160]}"
+                if "run the same command again" not in str(exc):
+                    point.problems.append("the ActionError does not say how to complete it")
+            except StalenessError as exc:
+                point.outcome = f"raised {type(exc).__name__}: {str(exc)[:160]}"
+            except Exception as exc:  # a wrong kind of error is a finding
+                point.outcome = f"raised {type(exc).__name__}: {str(exc)[:160]}"
+                point.problems.append(f"raised {type(exc).__name__}, not a StalenessError")
+            else:
+                point.outcome = f"returned {rec.action} {rec.advice_id}"
+        point.seconds = time.monotonic() - started
+        cut = self.proxy.cut_request()
+        point.reached = cut.describe() if cut else "not reached"
+        point.kind = cut.kind if cut else ""
+        self.proxy.reset()
+        moved = cut is not None and cut.kind in ("set-alias", "transition-stage")
+        if moved and "ActionError" not in point.outcome:
+            point.problems.append(f"a cut move raised no ActionError: {point.outcome}")
+        if point.seconds > FAIL_FAST:
+            point.problems.append(f"took {point.seconds:.0f} s to fail (> {FAIL_FAST:g} s)")
+        shown = self.show()
+        point.shown = shown.describe() + f", {SERVING!r} -> v{self.serving()}"
+        point.problems += self.alias_problems(shown)
+        point.problems += after_fault_problems(
+            shown, point.previous, planned_id(advisor) if advisor else None
+        )
+        # the same command again, without a fault: the move is made
+        try:
+            _, again = self.advise(PATIENT)
+        except StalenessError as exc:
+            point.rerun_problems.append(f"the re-run failed: {type(exc).__name__}: {exc}")
+            return point
+        point.rerun = again.advice_id
+        if self.serving() != self.target:
+            point.rerun_problems.append(
+                f"after the re-run ({again.action} {again.candidate_version}) {SERVING!r} -> "
+                f"v{self.serving()}, not v{self.target}"
+            )
+        point.rerun_problems += converged_problems(
+            self.server.uri,
+            self.name,
+            again,
+            self.show(),
+        )
+        return point
+
+
+def switching_points(reference: list[Request]) -> dict[int, str]:
+    """Every request from the completion marker on (the display writes, the version's
+    ``staleness.advice_id`` and the move), the first write and the last read before it; every N
+    with ``STALENESS_FAULT_SWEEP=all``."""
+    if os.environ.get("STALENESS_FAULT_SWEEP") == "all":
+        return {n: label(reference[n - 1]) for n in range(1, len(reference) + 1)}
+    writes = [r for r in reference if r.is_write]
+    marker = first_seq(reference, "set-run-tag", after=writes[0].seq)
+    points = {writes[0].seq: f"first write ({label(writes[0])})"}
+    points[writes[0].seq - 1] = "last read before the first write"
+    points[marker - 1] = f"the write before the completion marker ({label(reference[marker - 2])})"
+    points.update({r.seq: label(r) for r in reference if r.seq >= marker})
+    return dict(sorted(points.items()))
+
+
+@pytest.mark.parametrize("kind", ["promote", "rollback"])
+def test_a_cut_around_a_promote_or_rollback_never_moves_the_alias_without_complete_advice(
+    fault_server: MlflowServer, proxy: FaultProxy, figures_file: Path, tmp_path: Path, kind: str
+) -> None:
+    started = time.monotonic()
+    model = Switching(fault_server, proxy, tmp_path, kind)
+    _, reference = model.complete()
+    labelled = [label(r) for r in reference]
+    move = first_seq(reference, "set-alias")
+    assert move == len(reference), f"the move is not the last request:\n{labelled}"
+    assert first_seq(reference, "set-run-tag", after=1) < move
+    points = switching_points(reference)
+    print(f"\n{kind}: {len(reference)} requests; points {sorted(points)}")
+    tried = [model.fault(n, why) for n, why in points.items()]
+    text = report_points(f"cuts around a {kind}", tried)
+    figures = summary(tried) | {
+        "requests of an advice": len(reference),
+        "wall seconds": round(time.monotonic() - started, 1),
+    }
+    record_figures(figures_file, f"{kind} cuts", figures)
+    assert "set-alias" in figures["kinds cut"], figures
+    assert figures["inconsistent"] == 0, f"{figures}\n{text}"
 
 
 # ---------------------------------------------------------------------------------- 5. SIGKILL

@@ -19,6 +19,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from mlflow_staleness.exceptions import RegistryError, ServerError
+from mlflow_staleness.redaction import register_secret
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -68,6 +69,8 @@ def connect(tracking_uri: str | None = None, *, timeout: float = DEFAULT_TIMEOUT
     first, and bounds each request inside :func:`request_bounds`.
     """
     uri = tracking_uri_of(tracking_uri)
+    with contextlib.suppress(ValueError):
+        register_secret(urllib.parse.urlsplit(uri).password)  # masked in all that follows
     if uri.startswith(("http://", "https://")):
         _probe(uri, timeout)
     if uri.startswith("sqlite:///"):

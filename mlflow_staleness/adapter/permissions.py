@@ -58,9 +58,12 @@ def check_write_permission(
                 creds, ENDPOINT, "GET", params=params, raise_on_status=False, max_retries=0
             )
         except Exception as exc:
+            # the message goes through the package's redaction (it may quote the URI's password)
+            said = (str(exc).splitlines() or [""])[0][:300]
             raise ServerError(
                 f"could not check the write permission of user {username!r} on {label} at "
-                f"{uri}: {type(exc).__name__}"
+                f"{uri}: {type(exc).__name__}{': ' + said if said else ''}. Nothing was written; "
+                f"run the same command again"
             ) from None
         if response.status_code == 404:
             return  # no auth app on this server: nothing to check
@@ -69,6 +72,13 @@ def check_write_permission(
                 f"the tracking server {uri} refused the credentials of user "
                 f"{username!r} (HTTP 401): check MLFLOW_TRACKING_USERNAME and "
                 f"MLFLOW_TRACKING_PASSWORD"
+            )
+        if response.status_code >= 500:
+            # the server failed on the question: that says nothing about the permission
+            raise ServerError(
+                f"could not check the write permission of user {username!r} on {label}: the "
+                f"tracking server {uri} answered HTTP {response.status_code}. Nothing was "
+                f"written; run the same command again (the server's log says why it failed)"
             )
         permission = _permission(response) if response.status_code == 200 else None
         if permission not in WRITERS:

@@ -8,21 +8,25 @@ would. The order matters, since MLflow writes one request at a time and has no t
 1. the advisor experiment and run, when they do not exist yet;
 2. the advice's fact ``advice/<advice_id>.json`` and the ``history.json`` cache (neither is read
    as part of the history before step 6 names the fact);
-3. ``staleness.advice_id`` on the served version is emptied: from here until step 8 its display
+3. ``staleness.advice_id`` on the served version is emptied: from here until step 7 its display
    copies are marked incomplete, never paired with an older advice's id;
 4. the ``staleness.*`` tags on the served version;
-5. alias or stage moves, only when asked;
-6. one batch of run tags: ``staleness.window.<key>`` = the advice id (the advice is complete)
+5. one batch of run tags: ``staleness.window.<key>`` = the advice id (the advice is complete)
    and ``staleness.advice_id``;
-7. what shows the latest advice to people: the summary tag on the registered model, the metrics
+6. what shows the latest advice to people: the summary tag on the registered model, the metrics
    ``staleness.<field>`` at step = the window's sequence number, ``advice.json``,
    ``staleness.png`` and ``report.html``;
-8. ``staleness.advice_id`` on the version, last: its display copies are complete too.
+7. ``staleness.advice_id`` on the version: its display copies are complete too;
+8. alias or stage moves, only when asked, and last (**action last**): whatever moves, a
+   complete advice that is shown as the current one recommended it.
 
-A cut anywhere before step 6 leaves the window's previous complete advice as the one readers
+A cut anywhere before step 5 leaves the window's previous complete advice as the one readers
 show (:mod:`mlflow_staleness.advice_log`), and no summary, chart, page or ``advice.json`` of
-the unfinished one; a re-run then completes a new one. Before the first write, the user's permission
-to write on the model and the advisor experiment is checked.
+the unfinished one; a re-run then completes a new one. A cut before or between the moves of
+step 8 leaves each alias and stage where it was or where the complete advice says; running the
+same command again judges the same candidate again (a re-advised window's own earlier verdict
+does not count as judged) and completes the move; :class:`ActionError` says so. Before the first
+write, the user's permission to write on the model and the advisor experiment is checked.
 """
 
 from __future__ import annotations
@@ -59,9 +63,11 @@ from mlflow_staleness.advice_log import (
     measurement_fact_path,
     window_tag,
 )
+from mlflow_staleness.exceptions import ActionError, StalenessError
 from mlflow_staleness.recommendation import ADVICE_ID_TAG, TAG_PREFIX, Recommendation
+from mlflow_staleness.redaction import redact
 
-__all__ = ["NEW_RUN", "StageDeprecationWarning", "Write", "execute", "plan_advice"]
+__all__ = ["ACTION_KINDS", "NEW_RUN", "StageDeprecationWarning", "Write", "execute", "plan_advice"]
 
 #: Stands for the advisor run's id in a plan made before the run exists.
 NEW_RUN = "<new advisor run>"
@@ -92,6 +98,19 @@ class Write:
     key: str = ""
     value: str = ""
     payload: bytes = field(default=b"", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """No credentials in what is written: the value and a text payload are redacted
+        (:func:`~mlflow_staleness.redaction.redact`); an image is bytes, left as it is."""
+        object.__setattr__(self, "value", redact(self.value))
+        if self.payload and not self.key.endswith(".png"):
+            try:
+                text = self.payload.decode("utf-8")
+            except UnicodeDecodeError:
+                return
+            cleaned = redact(text)
+            if cleaned != text:
+                object.__setattr__(self, "payload", cleaned.encode("utf-8"))
 
     def describe(self) -> str:
         """One line for ``--dry-run``."""
@@ -141,8 +160,6 @@ def plan_advice(
         return writes
     writes.append(_tag("set-version-tag", on_version, ADVICE_ID_TAG, ""))
     writes += [_tag("set-version-tag", on_version, key, value) for key, value in tags.items()]
-    if apply:
-        writes += _actions(rec, aliases, set_alias, serving_alias, transition_stage)
     complete = {window_tag(rec.window): final, ADVICE_ID_TAG: final}
     writes.append(_run_tags(on_run, complete))
     writes.append(_tag("set-model-tag", f"model {model!r}", SUMMARY_TAG, rec.summary()))
@@ -153,6 +170,8 @@ def plan_advice(
         Write("log-artifact", on_run, REPORT_PATH, payload=report),
     ]
     writes.append(_tag("set-version-tag", on_version, ADVICE_ID_TAG, final))
+    if apply:  # last: only a complete advice, shown as the current one, moves anything
+        writes += _actions(rec, aliases, set_alias, serving_alias, transition_stage)
     check_plan(writes)
     return writes
 
@@ -252,7 +271,11 @@ def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> st
     run_id = next((w.target[len(prefix) :] for w in writes if w.target.startswith(prefix)), NEW_RUN)
     experiment_id = None
     purpose = _purpose(writes)
-    for write in writes:
+    completed = ""  # the advice id, once the run tags that make the advice complete are written
+    for index, write in enumerate(writes):
+        if write.kind in ACTION_KINDS and completed:
+            _execute_action(client, writes, index, run_id, model_name, completed, uri)
+            continue
         with mlflow_errors(f"{purpose} ({write.kind} {write.key})", uri):
             if write.kind == "create-experiment":
                 experiment_id = _create_experiment(client, write.target)
@@ -262,7 +285,54 @@ def execute(client: MlflowClient, writes: list[Write], *, model_name: str) -> st
                 run_id = _create_run(client, experiment_id, model_name)
             else:
                 _with_race_retries(_execute_one, client, write, run_id, model_name)
+        if write.kind == "set-run-tags" and ADVICE_ID_TAG in json.loads(write.payload):
+            completed = json.loads(write.payload)[ADVICE_ID_TAG]
     return run_id
+
+
+#: The writes that move something a deployment reads: always the last ones of an advice.
+ACTION_KINDS = frozenset({"set-alias", "delete-alias", "transition-stage"})
+
+
+def _execute_action(
+    client: MlflowClient,
+    writes: list[Write],
+    index: int,
+    run_id: str,
+    model_name: str,
+    advice_id: str,
+    uri: str,
+) -> None:
+    """Make the move ``writes[index]`` of the complete advice ``advice_id``; when it fails, an
+    :class:`ActionError` that says the advice is complete, what moved, what did not, and that
+    running the same command again completes it."""
+    write = writes[index]
+    moves = [w for w in writes if w.kind in ACTION_KINDS]
+    position = moves.index(write)
+    try:
+        with mlflow_errors(f"{write.kind} {write.key}", uri):
+            _with_race_retries(_execute_one, client, write, run_id, model_name)
+    except StalenessError as exc:
+        done = tuple(_move(w) for w in moves[:position])
+        pending = tuple(_move(w) for w in moves[position:])
+        made = f"; done before it: {', '.join(done)}" if done else ""
+        raise ActionError(
+            f"the advice {advice_id} is written and complete, but {pending[0]} failed ({exc})"
+            f"{made}; not done: {', '.join(pending)}. Every alias and stage is where it was or "
+            f"where this advice says: run the same command again to complete the move",
+            advice_id=advice_id,
+            done=done,
+            pending=pending,
+        ) from exc
+
+
+def _move(write: Write) -> str:
+    """A move in words: ``setting alias 'champion' to v2``."""
+    if write.kind == "set-alias":
+        return f"setting alias {write.key!r} to v{write.value}"
+    if write.kind == "delete-alias":
+        return f"removing alias {write.key!r} (from v{write.value})"
+    return f"moving {write.target.removeprefix('model ')} to stage {write.value!r}"
 
 
 def _purpose(writes: list[Write]) -> str:
