@@ -57,8 +57,9 @@ URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 MIN_SECRET = 4
 
 # scheme://user-info@ : the user-info never holds '/', whitespace, quotes or brackets; '@' and
-# ':' may appear in it (the last '@' ends it, as urllib reads it)
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s?#\"'<>()\[\]{}]*@")
+# ':' may appear in it (the last '@' ends it, as urllib reads it). Found by a linear scan from
+# each '://' (a regex that starts at every letter of a long word is quadratic in its length).
+_USERINFO_END = re.compile(r"[/\s?#\"'<>()\[\]{}]")
 _AUTH_HEADER = re.compile(
     r"(?P<head>authorization[\"']?\s*[:=]\s*[\"']?"
     r"(?:(?:basic|bearer|token|digest|negotiate|apikey)\s+)?)"
@@ -135,10 +136,32 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
     for secret in sorted((s for s in known if len(s) >= MIN_SECRET), key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
-    text = _USERINFO.sub(lambda m: m.group("scheme") + MASK + "@", text)
+    text = _mask_userinfo(text)
     text = _AUTH_HEADER.sub(_mask, text)
     text = _BEARER.sub(_mask, text)
     return _QUERY.sub(_mask, text)
+
+
+def _mask_userinfo(text: str) -> str:
+    """Every URL's user-info masked, in one pass over ``text``.
+
+    >>> _mask_userinfo("a 0http://u:p@w@h/x and s3://bucket/k and mailto://x")
+    'a 0http://***@h/x and s3://bucket/k and mailto://x'
+    """
+    parts, start = [], 0
+    at = text.find("://")
+    while at != -1:
+        begin = at + 3
+        end = _USERINFO_END.search(text, begin)
+        stop = len(text) if end is None else end.start()
+        last = text.rfind("@", begin, stop)
+        if last == -1:  # no user-info here, nor after any '://' before ``stop``
+            at = text.find("://", max(stop - 1, begin))
+            continue
+        parts += [text[start:begin], MASK]
+        start = last
+        at = text.find("://", last + 1)
+    return "".join(parts) + text[start:] if parts else text
 
 
 def _mask(match: re.Match[str]) -> str:

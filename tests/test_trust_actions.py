@@ -27,6 +27,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -173,6 +174,25 @@ def test_text_without_credentials_is_unchanged(text: str, port: int, run: str) -
     with environment(no_secret_variables()):
         for line in lines:
             assert redact(line) == line
+
+
+# The user-info rule as a regex, which is what the scan in ``redaction`` computes: the scheme
+# before '://' (if any: a bare '://x@' is masked too) is kept, and the user-info runs to the
+# last '@' before a character a user-info never holds. The regex is quadratic on long words, so
+# the module scans instead.
+_USERINFO_REGEX = re.compile(r"(?P<scheme>(?:[A-Za-z][A-Za-z0-9+.\-]*)?://)[^/\s?#\"'<>()\[\]{}]*@")
+
+
+_PIECES = [*"ab0:/@ .?#'", "://", "http://", "u:p@"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_the_user_info_scan_masks_what_the_regex_masks(text: str) -> None:
+    from mlflow_staleness.redaction import _mask_userinfo
+
+    expected = _USERINFO_REGEX.sub(lambda m: m.group("scheme") + MASK + "@", text)
+    assert _mask_userinfo(text) == expected
 
 
 def test_every_write_of_a_plan_is_redacted_but_images() -> None:
