@@ -55,6 +55,10 @@ _SECRET_NAME = re.compile(r"(?:_|^)(?:TOKEN|PASSWORD|PASSWD|SECRET|SECRET_KEY|AC
 URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
 #: A value shorter than this is not searched for in text ("1", "on", "pw" would mask words).
 MIN_SECRET = 4
+#: Values that are words of every document, never secrets: masking them would break JSON tags
+#: (``USE_TOKEN=true`` must not turn every ``true`` into ``***``). A number may be a password,
+#: so it is masked (JSON artifacts are redacted string by string, their numbers are left).
+_PLAIN_VALUES = re.compile(r"(?i)(?:true|false|null|none|yes|no|on|off|enabled?|disabled?)")
 
 # scheme://user-info@ : the user-info never holds '/', whitespace, quotes or brackets; '@' and
 # ':' may appear in it (the last '@' ends it, as urllib reads it). Found by a linear scan from
@@ -86,7 +90,7 @@ def register_secret(value: str | None) -> None:
     >>> redact("login with hunter22")
     'login with ***'
     """
-    if value and len(value) >= MIN_SECRET:
+    if value and _searchable(value):
         _REGISTERED.add(value)
         _REGISTERED.add(urllib.parse.unquote(value))
 
@@ -106,7 +110,16 @@ def secrets_in_environment(environ: os._Environ | dict[str, str] | None = None) 
             if password:
                 found.add(password)
     found |= {urllib.parse.unquote(value) for value in found}
-    return {value for value in found if len(value) >= MIN_SECRET}
+    return {value for value in found if _searchable(value)}
+
+
+def _searchable(value: str) -> bool:
+    """Whether a secret's value is searched for in text: long enough, and not a plain word.
+
+    >>> _searchable("s3cr3t"), _searchable("123456"), _searchable("true"), _searchable("pw")
+    (True, True, False, False)
+    """
+    return len(value) >= MIN_SECRET and not _PLAIN_VALUES.fullmatch(value.strip())
 
 
 def _password_of(uri: str) -> str | None:
@@ -133,7 +146,7 @@ def redact(text: str, secrets: Iterable[str] | None = None) -> str:
         return text
     known = secrets_in_environment() | _REGISTERED | set(secrets or ())
     # longest first, so that a secret holding another is masked whole
-    for secret in sorted((s for s in known if len(s) >= MIN_SECRET), key=len, reverse=True):
+    for secret in sorted((s for s in known if _searchable(s)), key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, MASK)
     text = _mask_userinfo(text)

@@ -64,7 +64,13 @@ from mlflow_staleness.exceptions import (
     ServerError,
     StalenessError,
 )
-from mlflow_staleness.redaction import MASK, SECRET_VARIABLES, redact, secrets_in_environment
+from mlflow_staleness.redaction import (
+    MASK,
+    SECRET_VARIABLES,
+    _searchable,
+    redact,
+    secrets_in_environment,
+)
 
 COST = CostModel(compute_cost=50, error_cost=1.0, predictions_per_step=1000, currency="EUR")
 CLI_COST = ["--retrain-cost", "50", "--error-cost", "1", "--predictions-per-step", "1000"]
@@ -138,6 +144,7 @@ def test_a_secret_in_any_text_never_survives_redaction(
     if alphabet is None:  # a variable's value is masked whatever its characters
         secret = data.draw(st.text(_PRINTABLE, min_size=4, max_size=40), label="secret")
         assume(secret.strip() == secret and secret.strip())
+        assume(_searchable(secret))  # "true" or "none" as a secret would mask every such word
     else:
         secret = data.draw(st.text(alphabet, min_size=8, max_size=40), label="secret")
     assume(secret not in before and secret not in after)
@@ -615,3 +622,25 @@ def test_a_server_failing_on_the_permission_question_is_not_a_refusal(
     assert "answered HTTP 500" in message, message
     assert message.endswith("run the same command again (the server's log says why it failed)")
     assert after == before
+
+
+def test_a_plain_word_set_as_a_secret_never_breaks_a_document() -> None:
+    """``USE_TOKEN=true`` or a numeric ``*_PASSWORD`` must not turn JSON into ``***``; a secret
+    that JSON escapes (a quote, a backslash) is still masked inside a JSON artifact, which stays
+    JSON."""
+    document = {"retrain": True, "note": None, "window": 12345, "reason": 'pass p"ss\\w here'}
+    env = no_secret_variables() | {
+        "USE_TOKEN": "true",
+        "DB_PASSWORD": "12345",
+        "OTHER_SECRET": "null",
+        "MY_SERVICE_TOKEN": 'p"ss\\w',
+    }
+    with environment(env):
+        text = json.dumps(document, indent=1, sort_keys=True)
+        assert redact(text).count("true") == 1
+        write = Write("log-artifact", "run r", "advice/a.json", payload=text.encode())
+    written = json.loads(write.payload)
+    assert written["retrain"] is True
+    assert written["window"] == 12345  # a number in a JSON artifact is no string to mask
+    assert 'p"ss\\w' not in written["reason"]
+    assert written["reason"] == f"pass {MASK} here"

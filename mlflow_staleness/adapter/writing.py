@@ -89,6 +89,28 @@ class StageDeprecationWarning(FutureWarning):
     """Model stages are deprecated since MLflow 2.9; aliases replace them."""
 
 
+def _redacted_json(text: str) -> str:
+    """A JSON document with every string in it redacted, still JSON. Masking the raw text would
+    miss a secret that JSON escapes (a quote, a backslash) and could break the document (a
+    secret that is also a piece of its syntax). Text that is not JSON is redacted as text."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return redact(text)
+
+    def walk(value):
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {redact(k): walk(v) for k, v in value.items()}
+        return value
+
+    cleaned = walk(document)
+    return text if cleaned == document else json.dumps(cleaned, indent=1, sort_keys=True)
+
+
 @dataclass(frozen=True)
 class Write:
     """One write of an advice: what it does, to what, with which key and value."""
@@ -108,7 +130,7 @@ class Write:
                 text = self.payload.decode("utf-8")
             except UnicodeDecodeError:
                 return
-            cleaned = redact(text)
+            cleaned = _redacted_json(text) if self.key.endswith(".json") else redact(text)
             if cleaned != text:
                 object.__setattr__(self, "payload", cleaned.encode("utf-8"))
 
